@@ -1,0 +1,201 @@
+// Package store defines the persistence seam of Gantry: the Store and Tx
+// interfaces that every database backend implements (storesqlite now,
+// storepg for PostgreSQL with several replicas later), their parameter
+// structs, and the error contract.
+//
+// Error contract, for every method:
+//   - gantry.ErrNotFound when the addressed row does not exist (Get, Update,
+//     Delete of a single row);
+//   - gantry.ErrAlreadyExists when an Insert collides with a unique name;
+//   - gantry.ErrConflict when a compare-and-swap (JobUpdate's FromStatus)
+//     finds the row in another state;
+//   - any other error is an internal failure, wrapped with context.
+//
+// The database is the source of truth. A backend must make every committed
+// transaction durable before InTx returns, so that an API call that
+// reported success survives kill -9.
+package store
+
+import (
+	"context"
+
+	"github.com/gantrybatch/gantry"
+)
+
+// Store is a database handle. Methods of the embedded Tx run in their own
+// implicit transaction; InTx groups several calls atomically.
+type Store interface {
+	Tx
+	// InTx runs fn in one transaction and commits if fn returns nil. fn may
+	// be retried by the backend on serialization failures, so it must not
+	// have side effects outside tx.
+	InTx(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
+	// Close releases the database.
+	Close() error
+}
+
+// Tx is every query Gantry runs. Method names are NounVerb, sorted by noun.
+type Tx interface {
+	ComputeEnvironmentDelete(ctx context.Context, name string) error
+	ComputeEnvironmentGet(ctx context.Context, name string) (*gantry.ComputeEnvironment, error)
+	ComputeEnvironmentInsert(ctx context.Context, ce *gantry.ComputeEnvironment) error
+	// ComputeEnvironmentList returns environments ordered by name.
+	ComputeEnvironmentList(ctx context.Context, params *ComputeEnvironmentListParams) ([]*gantry.ComputeEnvironment, error)
+	// ComputeEnvironmentUpdate replaces the stored environment with the same name.
+	ComputeEnvironmentUpdate(ctx context.Context, ce *gantry.ComputeEnvironment) error
+
+	// EventInsert appends an event to the outbox, in the caller's transaction.
+	EventInsert(ctx context.Context, ev *Event) error
+	// EventList returns outbox events with ID > AfterID, oldest first.
+	EventList(ctx context.Context, params *EventListParams) ([]*Event, error)
+
+	// JobCapacityInUse sums the resources of STARTING and RUNNING jobs per
+	// compute environment ARN.
+	JobCapacityInUse(ctx context.Context) (map[string]gantry.Resources, error)
+	// JobCountByQueueStatus counts jobs per queue ARN and status.
+	JobCountByQueueStatus(ctx context.Context) ([]*JobCount, error)
+	// JobDelete removes terminal jobs that stopped before a time.
+	JobDeleteStopped(ctx context.Context, params *JobDeleteStoppedParams) (int, error)
+	JobGet(ctx context.Context, id string) (*gantry.Job, error)
+	// JobGetMany returns the jobs that exist among ids, in no particular order.
+	JobGetMany(ctx context.Context, ids []string) ([]*gantry.Job, error)
+	JobInsert(ctx context.Context, job *gantry.Job) error
+	// JobList returns jobs matching every set field of params.
+	JobList(ctx context.Context, params *JobListParams) ([]*gantry.Job, error)
+	// JobUpdate writes every mutable field of params.Job (status, reason,
+	// timestamps, attempts, container, placement, flags, tags) if the stored
+	// status equals params.FromStatus; otherwise it returns ErrConflict.
+	JobUpdate(ctx context.Context, params *JobUpdateParams) error
+
+	// JobDefinitionGet returns one revision; Revision 0 means the highest
+	// ACTIVE revision.
+	JobDefinitionGet(ctx context.Context, params *JobDefinitionGetParams) (*gantry.JobDefinition, error)
+	JobDefinitionInsert(ctx context.Context, def *gantry.JobDefinition) error
+	// JobDefinitionLatestRevision is the highest revision ever registered
+	// under name (ACTIVE or not), or 0.
+	JobDefinitionLatestRevision(ctx context.Context, name string) (int32, error)
+	// JobDefinitionList returns revisions ordered by name, then revision.
+	JobDefinitionList(ctx context.Context, params *JobDefinitionListParams) ([]*gantry.JobDefinition, error)
+	// JobDefinitionUpdate replaces the stored revision (status, tags).
+	JobDefinitionUpdate(ctx context.Context, def *gantry.JobDefinition) error
+
+	JobQueueDelete(ctx context.Context, name string) error
+	JobQueueGet(ctx context.Context, name string) (*gantry.JobQueue, error)
+	JobQueueInsert(ctx context.Context, q *gantry.JobQueue) error
+	// JobQueueList returns queues ordered by name.
+	JobQueueList(ctx context.Context, params *JobQueueListParams) ([]*gantry.JobQueue, error)
+	JobQueueUpdate(ctx context.Context, q *gantry.JobQueue) error
+
+	// MetaGet reads a server-wide setting; ErrNotFound if unset.
+	MetaGet(ctx context.Context, key string) (string, error)
+	MetaSet(ctx context.Context, key, value string) error
+}
+
+// ComputeEnvironmentListParams filters ComputeEnvironmentList.
+type ComputeEnvironmentListParams struct {
+	Names     []string // only these names, if set
+	AfterName string   // names strictly greater (pagination)
+	Limit     int      // 0 = no limit
+}
+
+// JobQueueListParams filters JobQueueList.
+type JobQueueListParams struct {
+	Names     []string
+	AfterName string
+	Limit     int
+}
+
+// JobDefinitionGetParams addresses one revision.
+type JobDefinitionGetParams struct {
+	Name     string
+	Revision int32 // 0 = latest ACTIVE
+}
+
+// JobDefinitionListParams filters JobDefinitionList.
+type JobDefinitionListParams struct {
+	Name   string // exact name, if set
+	Status string // ACTIVE or INACTIVE, if set
+	After  *JobDefinitionCursor
+	Limit  int
+}
+
+// JobDefinitionCursor is a (name, revision) position for pagination.
+type JobDefinitionCursor struct {
+	Name     string
+	Revision int32
+}
+
+// JobListOrder chooses the order of JobList.
+type JobListOrder int
+
+const (
+	// JobListNewestFirst orders by createdAt descending, then id descending
+	// (ListJobs).
+	JobListNewestFirst JobListOrder = iota
+	// JobListOldestFirst orders by createdAt ascending, then id ascending
+	// (the scheduler's FIFO).
+	JobListOldestFirst
+)
+
+// JobListParams filters JobList; zero fields do not filter.
+type JobListParams struct {
+	QueueArn           string
+	Statuses           []gantry.JobStatus
+	ComputeEnvironment string // placement CE ARN
+	// NameLike matches jobName case-insensitively; a trailing '*' makes it a
+	// prefix match.
+	NameLike string
+	// DefinitionName matches every revision of a definition name; a trailing
+	// '*' makes it a prefix match.
+	DefinitionName string
+	// DefinitionArn matches one revision exactly.
+	DefinitionArn   string
+	CreatedBefore   int64 // createdAt < this (ms)
+	CreatedAfter    int64 // createdAt > this (ms)
+	ShareIdentifier string
+	Order           JobListOrder
+	After           *JobCursor // position of the last row of the previous page
+	Limit           int        // 0 = no limit
+}
+
+// JobCursor is a (createdAt, id) position for pagination.
+type JobCursor struct {
+	CreatedAt int64
+	ID        string
+}
+
+// JobUpdateParams is a compare-and-swap update of one job.
+type JobUpdateParams struct {
+	Job        *gantry.Job
+	FromStatus gantry.JobStatus
+}
+
+// JobDeleteStoppedParams selects finished jobs to purge.
+type JobDeleteStoppedParams struct {
+	StoppedBefore int64 // ms
+	Limit         int
+}
+
+// JobCount is one row of JobCountByQueueStatus.
+type JobCount struct {
+	QueueArn string
+	Status   gantry.JobStatus
+	Count    int64
+}
+
+// Event is an outbox record: one event to deliver (a job state change, a
+// queue blocked notice). Detail is the JSON document.
+type Event struct {
+	ID         int64 // assigned by EventInsert, increasing
+	Time       int64 // ms
+	DetailType string
+	Source     string
+	Resources  []string
+	Detail     []byte
+}
+
+// EventListParams pages through the outbox.
+type EventListParams struct {
+	AfterID int64
+	Limit   int
+}
