@@ -28,7 +28,10 @@ type Store interface {
 	Tx
 	// InTx runs fn in one transaction and commits if fn returns nil. fn may
 	// be retried by the backend on serialization failures, so it must not
-	// have side effects outside tx.
+	// have side effects outside tx, and it must use only the tx it is given
+	// (calling the Store's own write methods inside fn deadlocks on SQLite,
+	// whose one writer connection the transaction holds). Plain reads on the
+	// Store never wait for an open transaction and never see its writes.
 	InTx(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
 	// Close releases the database.
 	Close() error
@@ -50,11 +53,12 @@ type Tx interface {
 	EventList(ctx context.Context, params *EventListParams) ([]*Event, error)
 
 	// JobCapacityInUse sums the resources of STARTING and RUNNING jobs per
-	// compute environment ARN.
+	// compute environment ARN; jobs without an environment are left out.
 	JobCapacityInUse(ctx context.Context) (map[string]gantry.Resources, error)
 	// JobCountByQueueStatus counts jobs per queue ARN and status.
 	JobCountByQueueStatus(ctx context.Context) ([]*JobCount, error)
-	// JobDelete removes terminal jobs that stopped before a time.
+	// JobDeleteStopped removes up to Limit (0 = no limit) terminal jobs that
+	// stopped before a time, and returns how many it removed.
 	JobDeleteStopped(ctx context.Context, params *JobDeleteStoppedParams) (int, error)
 	JobGet(ctx context.Context, id string) (*gantry.Job, error)
 	// JobGetMany returns the jobs that exist among ids, in no particular order.
@@ -62,9 +66,9 @@ type Tx interface {
 	JobInsert(ctx context.Context, job *gantry.Job) error
 	// JobList returns jobs matching every set field of params.
 	JobList(ctx context.Context, params *JobListParams) ([]*gantry.Job, error)
-	// JobUpdate writes every mutable field of params.Job (status, reason,
-	// timestamps, attempts, container, placement, flags, tags) if the stored
-	// status equals params.FromStatus; otherwise it returns ErrConflict.
+	// JobUpdate writes params.Job, which must be the whole job (every column
+	// and the whole document are replaced), if the stored status equals
+	// params.FromStatus; otherwise it returns ErrConflict.
 	JobUpdate(ctx context.Context, params *JobUpdateParams) error
 
 	// JobDefinitionGet returns one revision; Revision 0 means the highest
@@ -142,11 +146,11 @@ type JobListParams struct {
 	QueueArn           string
 	Statuses           []gantry.JobStatus
 	ComputeEnvironment string // placement CE ARN
-	// NameLike matches jobName case-insensitively; a trailing '*' makes it a
-	// prefix match.
+	// NameLike matches jobName case-insensitively (ASCII); a trailing '*'
+	// makes it a prefix match.
 	NameLike string
-	// DefinitionName matches every revision of a definition name; a trailing
-	// '*' makes it a prefix match.
+	// DefinitionName matches every revision of a definition name
+	// (case-sensitive); a trailing '*' makes it a prefix match.
 	DefinitionName string
 	// DefinitionArn matches one revision exactly.
 	DefinitionArn   string

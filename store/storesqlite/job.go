@@ -1,0 +1,267 @@
+package storesqlite
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/gantrybatch/gantry"
+	"github.com/gantrybatch/gantry/store"
+)
+
+// JobCapacityInUse sums the resources of STARTING and RUNNING jobs per
+// compute environment ARN; jobs not placed in an environment are left out.
+func (q *querier) JobCapacityInUse(ctx context.Context) (map[string]gantry.Resources, error) {
+	rows, err := q.read.query(ctx, jobCapacityInUse)
+	if err != nil {
+		return nil, wrap(err, "job capacity in use")
+	}
+	defer rows.Close()
+	out := map[string]gantry.Resources{}
+	for rows.Next() {
+		var ce string
+		var r gantry.Resources
+		if err := rows.Scan(&ce, &r.VCPUs, &r.MemoryMiB, &r.GPUs); err != nil {
+			return nil, wrap(err, "job capacity in use")
+		}
+		out[ce] = r
+	}
+	return out, wrap(rows.Err(), "job capacity in use")
+}
+
+func (q *querier) JobCountByQueueStatus(ctx context.Context) ([]*store.JobCount, error) {
+	rows, err := q.read.query(ctx, jobCountByQueueStatus)
+	if err != nil {
+		return nil, wrap(err, "count jobs")
+	}
+	defer rows.Close()
+	var out []*store.JobCount
+	for rows.Next() {
+		c := &store.JobCount{}
+		if err := rows.Scan(&c.QueueArn, &c.Status, &c.Count); err != nil {
+			return nil, wrap(err, "count jobs")
+		}
+		out = append(out, c)
+	}
+	return out, wrap(rows.Err(), "count jobs")
+}
+
+// JobDeleteStopped deletes up to params.Limit (0 = all) SUCCEEDED or FAILED
+// jobs with stoppedAt < params.StoppedBefore, oldest first.
+func (q *querier) JobDeleteStopped(ctx context.Context, params *store.JobDeleteStoppedParams) (int, error) {
+	n, err := rowsAffected(q.write.exec(ctx, jobDeleteStopped, params.StoppedBefore, limit(params.Limit)))
+	return int(n), wrap(err, "delete stopped jobs")
+}
+
+func (q *querier) JobGet(ctx context.Context, id string) (*gantry.Job, error) {
+	job, err := scanJob(q.read.queryRow(ctx, jobGet, id))
+	return job, wrap(err, "get job %q", id)
+}
+
+func (q *querier) JobGetMany(ctx context.Context, ids []string) ([]*gantry.Job, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	list, err := marshal(ids)
+	if err != nil {
+		return nil, wrap(err, "get jobs")
+	}
+	jobs, err := queryJobs(ctx, q.read, jobGetMany, list)
+	return jobs, wrap(err, "get %d jobs", len(ids))
+}
+
+func (q *querier) JobInsert(ctx context.Context, job *gantry.Job) error {
+	args, err := jobArgs(job)
+	if err == nil {
+		_, err = q.write.exec(ctx, jobInsert, args...)
+	}
+	return wrap(err, "insert job %q", job.JobID)
+}
+
+// JobList runs the one query whose text depends on its parameters: only the
+// set filters appear in the WHERE clause, so SQLite can pick the index that
+// fits them.
+func (q *querier) JobList(ctx context.Context, params *store.JobListParams) ([]*gantry.Job, error) {
+	if params == nil {
+		params = &store.JobListParams{}
+	}
+	query, args := buildJobList(params)
+	jobs, err := queryJobs(ctx, q.read, query, args...)
+	return jobs, wrap(err, "list jobs")
+}
+
+// JobUpdate stores params.Job, every column and the whole document, if the
+// stored status is params.FromStatus. When no row matched, a second query
+// tells ErrNotFound from ErrConflict; outside InTx it runs in its own
+// implicit transaction, which is harmless since it only picks the error.
+func (q *querier) JobUpdate(ctx context.Context, params *store.JobUpdateParams) error {
+	job := params.Job
+	args, err := jobArgs(job)
+	if err != nil {
+		return wrap(err, "update job %q", job.JobID)
+	}
+	n, err := rowsAffected(q.write.exec(ctx, jobUpdate, append(args, string(params.FromStatus))...))
+	if err != nil {
+		return wrap(err, "update job %q", job.JobID)
+	}
+	if n == 1 {
+		return nil
+	}
+	var one int
+	if err := q.write.queryRow(ctx, jobExists, job.JobID).Scan(&one); err != nil {
+		return wrap(err, "update job %q", job.JobID)
+	}
+	return fmt.Errorf("storesqlite: update job %q from %s: %w", job.JobID, params.FromStatus, gantry.ErrConflict)
+}
+
+// jobArgs binds ?1..?18 of jobInsert and jobUpdate.
+func jobArgs(job *gantry.Job) ([]any, error) {
+	detail, err := marshal(job)
+	if err != nil {
+		return nil, err
+	}
+	return []any{
+		job.JobID, job.JobName, job.JobQueue, string(job.Status),
+		job.CreatedAt, job.UpdatedAt, job.StartedAt, job.StoppedAt,
+		job.JobDefinition, definitionName(job.JobDefinition), job.ShareIdentifier, job.ComputeEnvironment,
+		job.Resources.VCPUs, job.Resources.MemoryMiB, job.Resources.GPUs,
+		job.TaskID, job.ExecutorHandle, detail,
+	}, nil
+}
+
+// definitionName is the name part of a job definition ARN
+// (arn:...:job-definition/name:revision), or of "name:revision".
+func definitionName(ref string) string {
+	if a, ok := gantry.ParseARN(ref); ok {
+		return a.Name
+	}
+	name, _, _ := strings.Cut(ref, ":")
+	return name
+}
+
+// scanner is *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// scanJob reads one row of jobSelect: the document plus the `json:"-"`
+// fields of gantry.Job, which live only in their columns.
+func scanJob(row scanner) (*gantry.Job, error) {
+	var (
+		detail []byte
+		job    gantry.Job
+	)
+	err := row.Scan(&detail, &job.ComputeEnvironment, &job.Resources.VCPUs, &job.Resources.MemoryMiB,
+		&job.Resources.GPUs, &job.TaskID, &job.ExecutorHandle, &job.UpdatedAt)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(detail, &job); err != nil {
+		return nil, fmt.Errorf("decode job: %w", err)
+	}
+	return &job, nil
+}
+
+func queryJobs(ctx context.Context, h handle, query string, args ...any) ([]*gantry.Job, error) {
+	rows, err := h.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var jobs []*gantry.Job
+	for rows.Next() {
+		job, err := scanJob(rows)
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, job)
+	}
+	return jobs, rows.Err()
+}
+
+// buildJobList returns JobList's query and its arguments.
+func buildJobList(p *store.JobListParams) (string, []any) {
+	var (
+		b     strings.Builder
+		args  []any
+		where []string
+	)
+	cond := func(clause string, vals ...any) {
+		where = append(where, clause)
+		args = append(args, vals...)
+	}
+	if p.QueueArn != "" {
+		cond("queue_arn = ?", p.QueueArn)
+	}
+	if len(p.Statuses) > 0 {
+		marks := strings.TrimSuffix(strings.Repeat("?, ", len(p.Statuses)), ", ")
+		vals := make([]any, len(p.Statuses))
+		for i, s := range p.Statuses {
+			vals[i] = string(s)
+		}
+		cond("status IN ("+marks+")", vals...)
+	}
+	if p.ComputeEnvironment != "" {
+		cond("compute_environment = ?", p.ComputeEnvironment)
+	}
+	if p.NameLike != "" {
+		// LIKE is case-insensitive for ASCII; escape its wildcards, since
+		// job names may contain '_'.
+		pattern, prefix := strings.CutSuffix(p.NameLike, "*")
+		pattern = likeEscaper.Replace(pattern)
+		if prefix {
+			pattern += "%"
+		}
+		cond(`name LIKE ? ESCAPE '\'`, pattern)
+	}
+	if p.DefinitionName != "" {
+		// GLOB is case-sensitive, like definition names; escape its
+		// metacharacters.
+		if name, prefix := strings.CutSuffix(p.DefinitionName, "*"); prefix {
+			cond("definition_name GLOB ?", globEscaper.Replace(name)+"*")
+		} else {
+			cond("definition_name = ?", name)
+		}
+	}
+	if p.DefinitionArn != "" {
+		cond("definition_arn = ?", p.DefinitionArn)
+	}
+	if p.CreatedBefore != 0 {
+		cond("created_at < ?", p.CreatedBefore)
+	}
+	if p.CreatedAfter != 0 {
+		cond("created_at > ?", p.CreatedAfter)
+	}
+	if p.ShareIdentifier != "" {
+		cond("share_identifier = ?", p.ShareIdentifier)
+	}
+	order := "created_at DESC, id DESC"
+	cmpOp := "<"
+	if p.Order == store.JobListOldestFirst {
+		order, cmpOp = "created_at, id", ">"
+	}
+	if p.After != nil {
+		cond("(created_at, id) "+cmpOp+" (?, ?)", p.After.CreatedAt, p.After.ID)
+	}
+
+	b.WriteString(jobSelect)
+	for i, w := range where {
+		if i == 0 {
+			b.WriteString(" WHERE ")
+		} else {
+			b.WriteString(" AND ")
+		}
+		b.WriteString(w)
+	}
+	b.WriteString(" ORDER BY ")
+	b.WriteString(order)
+	if p.Limit > 0 {
+		b.WriteString(" LIMIT ?")
+		args = append(args, p.Limit)
+	}
+	return b.String(), args
+}
+
+var (
+	likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	globEscaper = strings.NewReplacer(`*`, `[*]`, `?`, `[?]`, `[`, `[[]`)
+)

@@ -1,0 +1,9 @@
+-- Reverts 001_initial.
+DROP TABLE meta;
+DROP TABLE events;
+DROP TABLE jobs;
+DROP TRIGGER job_definitions_track_revision;
+DROP TABLE job_definition_revisions;
+DROP TABLE job_definitions;
+DROP TABLE job_queues;
+DROP TABLE compute_environments;

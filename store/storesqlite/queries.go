@@ -1,0 +1,121 @@
+package storesqlite
+
+// The SQL of every static query, prepared once by Open. JobList builds its
+// query from the fragments at the end of this file.
+//
+// Lists of values (names, ids) are bound as one JSON array and expanded
+// with json_each, so each query is one statement whatever the list length.
+// A nil list binds NULL, which disables the filter.
+const (
+	computeEnvironmentDelete = `DELETE FROM compute_environments WHERE name = ?1`
+	computeEnvironmentGet    = `SELECT detail FROM compute_environments WHERE name = ?1`
+	computeEnvironmentInsert = `INSERT INTO compute_environments (name, detail) VALUES (?1, ?2)`
+	computeEnvironmentList   = `SELECT detail FROM compute_environments
+WHERE (?1 IS NULL OR name IN (SELECT value FROM json_each(?1)))
+  AND name > ?2
+ORDER BY name
+LIMIT ?3`
+	computeEnvironmentUpdate = `UPDATE compute_environments SET detail = ?2 WHERE name = ?1`
+
+	eventInsert = `INSERT INTO events (time, detail_type, source, resources, detail) VALUES (?1, ?2, ?3, ?4, ?5)`
+	eventList   = `SELECT id, time, detail_type, source, resources, detail FROM events
+WHERE id > ?1
+ORDER BY id
+LIMIT ?2`
+
+	// jobInsert and jobUpdate bind jobArgs as ?1..?18; jobUpdate's ?19 is
+	// the expected current status.
+	jobInsert = `INSERT INTO jobs (
+    id, name, queue_arn, status, created_at, updated_at, started_at, stopped_at,
+    definition_arn, definition_name, share_identifier, compute_environment,
+    vcpus, memory_mib, gpus, task_id, executor_handle, detail
+) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)`
+	jobUpdate = `UPDATE jobs SET
+    name = ?2, queue_arn = ?3, status = ?4, created_at = ?5, updated_at = ?6,
+    started_at = ?7, stopped_at = ?8, definition_arn = ?9, definition_name = ?10,
+    share_identifier = ?11, compute_environment = ?12, vcpus = ?13,
+    memory_mib = ?14, gpus = ?15, task_id = ?16, executor_handle = ?17, detail = ?18
+WHERE id = ?1 AND status = ?19`
+	jobExists = `SELECT 1 FROM jobs WHERE id = ?1`
+
+	// jobSelect is the projection scanned by scanJob.
+	jobSelect  = `SELECT detail, compute_environment, vcpus, memory_mib, gpus, task_id, executor_handle, updated_at FROM jobs`
+	jobGet     = jobSelect + ` WHERE id = ?1`
+	jobGetMany = jobSelect + ` WHERE id IN (SELECT value FROM json_each(?1))`
+
+	// The status lists repeat the partial indexes' WHERE clauses verbatim,
+	// so that SQLite can use those indexes.
+	jobCapacityInUse = `SELECT compute_environment, sum(vcpus), sum(memory_mib), sum(gpus) FROM jobs
+WHERE status IN ('STARTING', 'RUNNING') AND compute_environment <> ''
+GROUP BY compute_environment`
+	jobCountByQueueStatus = `SELECT queue_arn, status, count(*) FROM jobs
+GROUP BY queue_arn, status
+ORDER BY queue_arn, status`
+	jobDeleteStopped = `DELETE FROM jobs WHERE rowid IN (
+    SELECT rowid FROM jobs
+    WHERE status IN ('SUCCEEDED', 'FAILED') AND stopped_at < ?1
+    ORDER BY stopped_at
+    LIMIT ?2
+)`
+
+	jobDefinitionGet       = `SELECT detail FROM job_definitions WHERE name = ?1 AND revision = ?2`
+	jobDefinitionGetActive = `SELECT detail FROM job_definitions
+WHERE name = ?1 AND status = 'ACTIVE'
+ORDER BY revision DESC
+LIMIT 1`
+	jobDefinitionInsert         = `INSERT INTO job_definitions (name, revision, status, detail) VALUES (?1, ?2, ?3, ?4)`
+	jobDefinitionLatestRevision = `SELECT latest FROM job_definition_revisions WHERE name = ?1`
+	jobDefinitionList           = `SELECT detail FROM job_definitions
+WHERE (?1 = '' OR name = ?1)
+  AND (?2 = '' OR status = ?2)
+  AND (?3 IS NULL OR (name, revision) > (?3, ?4))
+ORDER BY name, revision
+LIMIT ?5`
+	jobDefinitionUpdate = `UPDATE job_definitions SET status = ?3, detail = ?4 WHERE name = ?1 AND revision = ?2`
+
+	jobQueueDelete = `DELETE FROM job_queues WHERE name = ?1`
+	jobQueueGet    = `SELECT detail FROM job_queues WHERE name = ?1`
+	jobQueueInsert = `INSERT INTO job_queues (name, priority, detail) VALUES (?1, ?2, ?3)`
+	jobQueueList   = `SELECT detail FROM job_queues
+WHERE (?1 IS NULL OR name IN (SELECT value FROM json_each(?1)))
+  AND name > ?2
+ORDER BY name
+LIMIT ?3`
+	jobQueueUpdate = `UPDATE job_queues SET priority = ?2, detail = ?3 WHERE name = ?1`
+
+	metaGet = `SELECT value FROM meta WHERE key = ?1`
+	metaSet = `INSERT INTO meta (key, value) VALUES (?1, ?2)
+ON CONFLICT (key) DO UPDATE SET value = excluded.value`
+)
+
+// readQueries are prepared on the reader pool and on the writer (for reads
+// inside InTx).
+var readQueries = []string{
+	computeEnvironmentGet, computeEnvironmentList,
+	eventList,
+	jobGet, jobGetMany, jobCapacityInUse, jobCountByQueueStatus,
+	jobDefinitionGet, jobDefinitionGetActive, jobDefinitionLatestRevision, jobDefinitionList,
+	jobQueueGet, jobQueueList,
+	metaGet,
+}
+
+// writeQueries are prepared on the writer only.
+var writeQueries = []string{
+	computeEnvironmentDelete, computeEnvironmentInsert, computeEnvironmentUpdate,
+	eventInsert,
+	jobInsert, jobUpdate, jobExists, jobDeleteStopped,
+	jobDefinitionInsert, jobDefinitionUpdate,
+	jobQueueDelete, jobQueueInsert, jobQueueUpdate,
+	metaSet,
+}
+
+// noLimit is SQLite's LIMIT for "all rows".
+const noLimit = -1
+
+// limit maps the store's "0 = no limit" to SQLite's.
+func limit(n int) int {
+	if n <= 0 {
+		return noLimit
+	}
+	return n
+}

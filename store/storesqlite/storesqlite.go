@@ -1,0 +1,214 @@
+// Package storesqlite implements store.Store on SQLite, through
+// database/sql and the pure-Go driver modernc.org/sqlite.
+//
+// Resources are stored as JSON documents of the gantry domain types, next to
+// the columns that queries filter, sort or enforce uniqueness on. The schema
+// is created and upgraded by the embedded migrations in migration/, applied
+// in order by Open and recorded in the schema_migrations table.
+//
+// # Concurrency and durability
+//
+// SQLite has one writer at a time. A Store holds two pools on the same file:
+//
+//   - the writer, a single connection whose transactions begin with
+//     BEGIN IMMEDIATE, so writers queue for the lock instead of failing to
+//     upgrade a read lock. InTx and every implicit write (Insert, Update,
+//     Delete, Set outside InTx) go through it;
+//   - the readers, several query_only connections for implicit reads (Get,
+//     List, Count). In WAL mode they never block the writer nor wait for it.
+//
+// Every connection runs with journal_mode=WAL, synchronous=FULL (a commit is
+// fsynced before InTx returns, so kill -9 or a power cut loses nothing that
+// was acknowledged), foreign_keys=ON and a busy timeout.
+//
+// Inside an InTx callback, use only the Tx it receives: the Store's own
+// methods would wait for the writer connection the transaction holds.
+package storesqlite
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/gantrybatch/gantry"
+	"github.com/gantrybatch/gantry/store"
+)
+
+// Config configures Open.
+type Config struct {
+	// Path is the database file. Its directory is created if missing.
+	// Required; it must not contain '?'.
+	Path string
+	// Logger receives migration and lifecycle messages. Default: discard.
+	Logger *slog.Logger
+	// ReadConns is the size of the read pool. Default: max(4, GOMAXPROCS).
+	ReadConns int
+	// BusyTimeout is how long a connection waits for a lock held by
+	// another process before failing with SQLITE_BUSY. Default: 10s.
+	BusyTimeout time.Duration
+}
+
+// Store is a store.Store on one SQLite file.
+type Store struct {
+	querier // implicit transactions: reads on reader, writes on writer
+	writer  *dbHandle
+	reader  *dbHandle
+	path    string
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database at cfg.Path, applies pending
+// migrations and prepares the queries. Close releases it.
+func Open(ctx context.Context, cfg Config) (_ *Store, err error) {
+	if cfg.Path == "" {
+		return nil, errors.New("storesqlite: Config.Path is required")
+	}
+	if strings.ContainsRune(cfg.Path, '?') {
+		return nil, fmt.Errorf("storesqlite: database path %q must not contain '?'", cfg.Path)
+	}
+	logger := cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
+	readConns := cmp.Or(cfg.ReadConns, max(4, runtime.GOMAXPROCS(0)))
+	busy := cmp.Or(cfg.BusyTimeout, 10*time.Second)
+
+	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o750); err != nil {
+		return nil, fmt.Errorf("storesqlite: create database directory: %w", err)
+	}
+	migrations, err := embeddedMigrations()
+	if err != nil {
+		return nil, fmt.Errorf("storesqlite: %w", err)
+	}
+
+	s := &Store{path: cfg.Path}
+	defer func() {
+		if err != nil {
+			_ = s.Close()
+		}
+	}()
+
+	// The writer comes first: it switches a new file to WAL and creates
+	// the schema before any reader (query_only) connects.
+	s.writer, err = openPool(ctx, dsn(cfg.Path, busy, false), 1)
+	if err != nil {
+		return nil, fmt.Errorf("storesqlite: open %s: %w", cfg.Path, err)
+	}
+	if err := migrateTo(ctx, s.writer.db, migrations, len(migrations), logger); err != nil {
+		return nil, fmt.Errorf("storesqlite: %w", err)
+	}
+	s.reader, err = openPool(ctx, dsn(cfg.Path, busy, true), readConns)
+	if err != nil {
+		return nil, fmt.Errorf("storesqlite: open %s for reading: %w", cfg.Path, err)
+	}
+	if s.writer.stmts, err = prepare(ctx, s.writer.db, slices.Concat(readQueries, writeQueries)); err != nil {
+		return nil, err
+	}
+	if s.reader.stmts, err = prepare(ctx, s.reader.db, readQueries); err != nil {
+		return nil, err
+	}
+	s.querier = querier{read: s.reader, write: s.writer}
+	logger.InfoContext(ctx, "storesqlite: opened", slog.String("path", cfg.Path), slog.Int("schema_version", len(migrations)))
+	return s, nil
+}
+
+// openPool opens a pool of at most conns connections, kept open, and
+// checks that the first one connects.
+func openPool(ctx context.Context, dsn string, conns int) (*dbHandle, error) {
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return &dbHandle{db: db}, nil
+}
+
+// dsn builds the modernc.org/sqlite data source name. The _pragma
+// parameters run on every new connection of the pool.
+func dsn(path string, busy time.Duration, readOnly bool) string {
+	params := []string{
+		"_pragma=busy_timeout(" + strconv.FormatInt(busy.Milliseconds(), 10) + ")",
+		"_pragma=foreign_keys(1)",
+		"_pragma=synchronous(FULL)",
+	}
+	if readOnly {
+		params = append(params, "_pragma=query_only(1)")
+	} else {
+		params = append(params, "_pragma=journal_mode(WAL)", "_txlock=immediate")
+	}
+	return path + "?" + strings.Join(params, "&")
+}
+
+// InTx runs fn in one BEGIN IMMEDIATE transaction on the writer and commits
+// if fn returns nil. fn's error is returned unchanged. fn is not retried:
+// with a single writer there are no serialization failures to retry.
+func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx store.Tx) error) (err error) {
+	tx, err := s.writer.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("storesqlite: begin: %w", err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = tx.Rollback()
+		}
+	}()
+	h := &txHandle{tx: tx, stmts: s.writer.stmts}
+	if err := fn(ctx, &querier{read: h, write: h}); err != nil {
+		return err
+	}
+	committed = true
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("storesqlite: commit: %w", err)
+	}
+	return nil
+}
+
+// Close closes both pools. The last connection to close checkpoints the WAL
+// into the main file.
+func (s *Store) Close() error {
+	var errs []error
+	for _, h := range []*dbHandle{s.reader, s.writer} {
+		if h == nil {
+			continue
+		}
+		for _, st := range h.stmts {
+			errs = append(errs, st.Close())
+		}
+		errs = append(errs, h.db.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// interpretError translates driver errors into the store's sentinels:
+// sql.ErrNoRows becomes gantry.ErrNotFound and a UNIQUE or PRIMARY KEY
+// violation becomes gantry.ErrAlreadyExists. Other errors pass unchanged.
+func interpretError(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return gantry.ErrNotFound
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+			return fmt.Errorf("%w (%v)", gantry.ErrAlreadyExists, err)
+		}
+	}
+	return err
+}
