@@ -1,0 +1,283 @@
+package joblog
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"unicode/utf8"
+)
+
+// streamFile is a stream open for appending, shared by its Writers.
+type streamFile struct {
+	key  streamKey
+	path string
+
+	mu         sync.Mutex
+	f          *os.File
+	refs       int
+	size       int64 // bytes of complete lines
+	lastTS     int64 // last event's timestamp, so they never decrease
+	lastIngest int64
+	created    bool // the file was created by this Store: sync its directory
+	buf        []byte
+}
+
+// Writer appends output to a stream, one event per line. It is safe for
+// concurrent use. Close it to flush the last partial line.
+type Writer struct {
+	store *Store
+	sf    *streamFile
+
+	mu        sync.Mutex
+	closed    bool
+	partial   []byte // an unfinished line
+	partialTS int64  // when its first byte arrived
+}
+
+// event is an event before it is written.
+type event struct {
+	ts  int64
+	msg []byte
+}
+
+// Writer opens a stream for appending, creating the stream (and its group)
+// if needed. Several Writers of one stream may be open at once; each keeps
+// its own partial line.
+func (s *Store) Writer(group, stream string) (*Writer, error) {
+	path, err := s.path(group, stream)
+	if err != nil {
+		return nil, err
+	}
+	key := streamKey{group, stream}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errors.New("joblog: store closed")
+	}
+	sf := s.streams[key]
+	if sf == nil {
+		if sf, err = openStreamFile(path, s.nowMs()); err != nil {
+			return nil, fmt.Errorf("joblog: open %s %s: %w", group, stream, err)
+		}
+		sf.key = key
+		s.streams[key] = sf
+	}
+	sf.refs++
+	return &Writer{store: s, sf: sf}, nil
+}
+
+// openStreamFile opens or creates a stream file for appending. A line torn
+// by a crash is cut off.
+func openStreamFile(path string, now int64) (*streamFile, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	sf := &streamFile{path: path, f: f}
+	rf, err := openForRead(f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	switch {
+	case rf.dataStart == 0:
+		// New (or its header never made it): start over with a header.
+		if err := f.Truncate(0); err != nil {
+			f.Close()
+			return nil, err
+		}
+		header := headerPrefix + strconv.FormatInt(now, 10) + "\n"
+		if _, err := f.WriteString(header); err != nil {
+			f.Close()
+			return nil, err
+		}
+		sf.size, sf.created = int64(len(header)), true
+	default:
+		if rf.end < rf.size {
+			if err := f.Truncate(rf.end); err != nil {
+				f.Close()
+				return nil, err
+			}
+		}
+		sf.size = rf.end
+		if rf.end > rf.dataStart {
+			last, _, err := lastLine(f, rf.dataStart, rf.end)
+			if err != nil {
+				f.Close()
+				return nil, err
+			}
+			sf.lastTS, sf.lastIngest = last.Timestamp, last.IngestionTime
+		}
+	}
+	return sf, nil
+}
+
+// append writes events in one write(2), so that readers see them at once.
+func (sf *streamFile) append(events []event, now int64) error {
+	if len(events) == 0 {
+		return nil
+	}
+	sf.mu.Lock()
+	defer sf.mu.Unlock()
+	ingest := max(now, sf.lastIngest)
+	ts := sf.lastTS
+	buf := sf.buf[:0]
+	for _, ev := range events {
+		ts = max(ts, ev.ts)
+		buf = strconv.AppendInt(buf, ts, 10)
+		buf = append(buf, ' ')
+		buf = strconv.AppendInt(buf, ingest, 10)
+		buf = append(buf, ' ')
+		buf = append(buf, ev.msg...)
+		buf = append(buf, '\n')
+	}
+	if cap(buf) <= 1<<20 {
+		sf.buf = buf
+	}
+	if _, err := sf.f.Write(buf); err != nil {
+		// Do not leave half a line for the next append to run into.
+		_ = sf.f.Truncate(sf.size)
+		return fmt.Errorf("joblog: append to %s: %w", sf.path, err)
+	}
+	sf.size += int64(len(buf))
+	sf.lastTS, sf.lastIngest = ts, ingest
+	return nil
+}
+
+// Write splits p into events at '\n' (dropping a '\r' before it) and
+// appends the complete lines at once. The bytes after the last '\n' wait
+// for more, or for Close. Lines longer than MaxEventSize become several
+// events; empty lines are dropped, as CloudWatch has no empty events.
+func (w *Writer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return 0, os.ErrClosed
+	}
+	now := w.store.nowMs()
+	var events []event
+	rest := p
+	for len(rest) > 0 {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			if len(w.partial) == 0 {
+				w.partialTS = now
+			}
+			w.partial = append(w.partial, rest...)
+			// Bound the partial line: full-size pieces go out now.
+			for len(w.partial) > MaxEventSize {
+				cut := splitPoint(w.partial)
+				events = append(events, event{w.partialTS, bytes.Clone(w.partial[:cut])})
+				w.partial = append(w.partial[:0], w.partial[cut:]...)
+			}
+			break
+		}
+		line, ts := rest[:i], now
+		if len(w.partial) > 0 {
+			line, ts = append(w.partial, line...), w.partialTS
+			w.partial = nil
+		}
+		rest = rest[i+1:]
+		events = appendLine(events, ts, line)
+	}
+	if err := w.sf.append(events, now); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// appendLine adds a complete line (without its '\n') as events.
+func appendLine(events []event, ts int64, line []byte) []event {
+	line = bytes.TrimSuffix(line, []byte{'\r'})
+	for len(line) > 0 {
+		cut := len(line)
+		if cut > MaxEventSize {
+			cut = splitPoint(line)
+		}
+		events = append(events, event{ts, line[:cut]})
+		line = line[cut:]
+	}
+	return events
+}
+
+// splitPoint is where to cut a message longer than MaxEventSize: at most
+// MaxEventSize bytes, backing off to not split a UTF-8 character.
+func splitPoint(b []byte) int {
+	cut := MaxEventSize
+	for i := 0; i < utf8.UTFMax-1 && !utf8.RuneStart(b[cut]); i++ {
+		cut--
+	}
+	if !utf8.RuneStart(b[cut]) {
+		return MaxEventSize // not UTF-8 anyway
+	}
+	return cut
+}
+
+// Close writes the partial line, if any, as a last event and syncs the
+// stream to disk. Writing after Close fails.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return nil
+	}
+	w.closed = true
+	var errs []error
+	if len(w.partial) > 0 {
+		errs = append(errs, w.sf.append(appendLine(nil, w.partialTS, w.partial), w.store.nowMs()))
+		w.partial = nil
+	}
+	errs = append(errs, w.store.release(w.sf))
+	return errors.Join(errs...)
+}
+
+// release syncs a stream and closes it when its last Writer is done.
+func (s *Store) release(sf *streamFile) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sf.mu.Lock()
+	defer sf.mu.Unlock()
+	if s.streams[sf.key] != sf {
+		return errors.New("joblog: store closed")
+	}
+	var errs []error
+	if err := sf.f.Sync(); err != nil {
+		errs = append(errs, fmt.Errorf("joblog: sync %s: %w", sf.path, err))
+	}
+	if sf.created {
+		// Make the new file's name durable too.
+		for _, dir := range []string{filepath.Dir(sf.path), s.dir} {
+			if err := syncDir(dir); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		sf.created = false
+	}
+	sf.refs--
+	if sf.refs == 0 {
+		delete(s.streams, sf.key)
+		if err := sf.f.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("joblog: sync %s: %w", dir, err)
+	}
+	return nil
+}
