@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gantrybatch/gantry/internal/server"
+)
+
+func newServerCmd() *cobra.Command {
+	var cfg server.Config
+	var logLevel, logFormat string
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the Gantry server (AWS Batch API on --addr)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			logger, err := newLogger(logLevel, logFormat)
+			if err != nil {
+				return err
+			}
+			slog.SetDefault(logger)
+			cfg.Logger = logger
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			srv, err := server.New(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			if err := srv.Start(ctx); err != nil {
+				_ = srv.Close(context.Background())
+				return err
+			}
+			var serveErr error
+			select {
+			case <-ctx.Done():
+				logger.Info("shutting down")
+			case serveErr = <-srv.Done():
+			}
+			shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := srv.Close(shutdownCtx); err != nil && serveErr == nil {
+				serveErr = err
+			}
+			return serveErr
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Addr, "addr", "127.0.0.1:8420", "listen address (host:port)")
+	f.StringVar(&cfg.DataDir, "data-dir", "./gantry-data", "directory for the database, job logs and work directories")
+	f.StringVar(&cfg.Executor, "executor", "process", "where jobs run: process (docker and kubernetes come later)")
+	f.StringVar(&cfg.Region, "region", "us-east-1", "AWS region reported in ARNs")
+	f.StringVar(&cfg.AccountID, "account-id", "000000000000", "AWS account id reported in ARNs")
+	f.StringVar(&cfg.CredentialsFile, "credentials", "", "file of access key id / secret pairs; when set, every request must be SigV4-signed with one of them")
+	f.BoolVar(&cfg.Policy.AllowPrivileged, "allow-privileged", false, "allow job definitions with privileged containers and host devices")
+	f.BoolVar(&cfg.Policy.AllowHostVolumes, "allow-host-volumes", false, "allow job definitions with host path volumes")
+	f.DurationVar(&cfg.StopGrace, "stop-grace", 30*time.Second, "time between SIGTERM and SIGKILL when stopping an attempt")
+	f.DurationVar(&cfg.SchedulerInterval, "scheduler-interval", time.Second, "longest time between scheduling cycles")
+	f.BoolVar(&cfg.KeepWorkDirs, "keep-work-dirs", false, "keep each attempt's working directory after it ends")
+	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&logFormat, "log-format", "text", "text or json")
+	return cmd
+}
+
+func newLogger(level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format: %q must be text or json", format)
+}

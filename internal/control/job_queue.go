@@ -1,0 +1,261 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/gantrybatch/gantry"
+	"github.com/gantrybatch/gantry/store"
+)
+
+// CreateJobQueueOutput is the CreateJobQueue (and UpdateJobQueue) response.
+type CreateJobQueueOutput struct {
+	JobQueueName string `json:"jobQueueName"`
+	JobQueueArn  string `json:"jobQueueArn"`
+}
+
+// CreateJobQueue creates a VALID queue over up to three compute environments.
+func (s *Service) CreateJobQueue(ctx context.Context, in *gantry.CreateJobQueueInput) (*CreateJobQueueOutput, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	if in.SchedulingPolicyArn != "" {
+		return nil, gantry.ClientErrorf("schedulingPolicyArn: scheduling policies (fair share) are not supported by Gantry yet")
+	}
+	arn := s.cfg.ARN.ARN(gantry.ResourceJobQueue, in.JobQueueName)
+	q := &gantry.JobQueue{
+		JobQueueName:             in.JobQueueName,
+		JobQueueArn:              arn,
+		State:                    cmpOr(in.State, gantry.StateEnabled),
+		Status:                   gantry.StatusValid,
+		StatusReason:             "JobQueue Healthy",
+		Priority:                 *in.Priority,
+		JobQueueType:             in.JobQueueType,
+		Tags:                     in.Tags,
+		JobStateTimeLimitActions: in.JobStateTimeLimitActions,
+	}
+	err := s.cfg.Store.InTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		order, err := s.resolveCEOrder(ctx, tx, in.ComputeEnvironmentOrder)
+		if err != nil {
+			return err
+		}
+		q.ComputeEnvironmentOrder = order
+		existing, err := tx.JobQueueList(ctx, &store.JobQueueListParams{})
+		if err != nil {
+			return err
+		}
+		if len(existing) >= MaxJobQueues {
+			return gantry.ClientErrorf("jobQueueName: the limit of %d job queues has been reached", MaxJobQueues)
+		}
+		if err := tx.JobQueueInsert(ctx, q); err != nil {
+			if errors.Is(err, gantry.ErrAlreadyExists) {
+				return gantry.ClientErrorf("jobQueueName: Object already exists: %s", in.JobQueueName)
+			}
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, internal("create job queue", err)
+	}
+	s.cfg.Wake()
+	return &CreateJobQueueOutput{JobQueueName: q.JobQueueName, JobQueueArn: arn}, nil
+}
+
+// resolveCEOrder checks that every environment exists and is VALID, that they
+// are all EC2/SPOT or all Fargate, and returns the order with ARNs, sorted by
+// order.
+func (s *Service) resolveCEOrder(ctx context.Context, tx store.Tx, in []gantry.ComputeEnvironmentOrder) ([]gantry.ComputeEnvironmentOrder, error) {
+	out := make([]gantry.ComputeEnvironmentOrder, 0, len(in))
+	kind := ""
+	seen := map[string]bool{}
+	for _, o := range in {
+		name, _, err := gantry.ResolveName("computeEnvironmentOrder.computeEnvironment", gantry.ResourceComputeEnvironment, o.ComputeEnvironment)
+		if err != nil {
+			return nil, err
+		}
+		if seen[name] {
+			return nil, gantry.ClientErrorf("computeEnvironmentOrder: %s appears twice", name)
+		}
+		seen[name] = true
+		ce, err := tx.ComputeEnvironmentGet(ctx, name)
+		if err != nil {
+			return nil, notFound(err, "computeEnvironmentOrder.computeEnvironment", o.ComputeEnvironment)
+		}
+		if ce.Status != gantry.StatusValid {
+			return nil, gantry.ClientErrorf("computeEnvironmentOrder: compute environment %s is %s, not VALID", name, ce.Status)
+		}
+		k := "EC2"
+		if ce.IsFargate() {
+			k = "FARGATE"
+		}
+		if kind != "" && k != kind {
+			return nil, gantry.ClientErrorf("computeEnvironmentOrder: compute environments of a queue must all be EC2/SPOT or all FARGATE/FARGATE_SPOT")
+		}
+		kind = k
+		out = append(out, gantry.ComputeEnvironmentOrder{Order: o.Order, ComputeEnvironment: ce.ComputeEnvironmentArn})
+	}
+	slices.SortFunc(out, func(a, b gantry.ComputeEnvironmentOrder) int { return int(a.Order - b.Order) })
+	return out, nil
+}
+
+// UpdateJobQueue changes state, priority, environments and time limit actions.
+func (s *Service) UpdateJobQueue(ctx context.Context, in *gantry.UpdateJobQueueInput) (*CreateJobQueueOutput, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	if in.SchedulingPolicyArn != "" {
+		return nil, gantry.ClientErrorf("schedulingPolicyArn: scheduling policies (fair share) are not supported by Gantry yet")
+	}
+	name, _, err := gantry.ResolveName("jobQueue", gantry.ResourceJobQueue, in.JobQueue)
+	if err != nil {
+		return nil, err
+	}
+	var q *gantry.JobQueue
+	err = s.cfg.Store.InTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		q, err = tx.JobQueueGet(ctx, name)
+		if err != nil {
+			return notFound(err, "jobQueue", in.JobQueue)
+		}
+		if in.State != "" {
+			q.State = in.State
+		}
+		if in.Priority != nil {
+			q.Priority = *in.Priority
+		}
+		if in.ComputeEnvironmentOrder != nil {
+			if len(in.ComputeEnvironmentOrder) == 0 {
+				return gantry.ClientErrorf("computeEnvironmentOrder: at least one compute environment is required")
+			}
+			order, err := s.resolveCEOrder(ctx, tx, in.ComputeEnvironmentOrder)
+			if err != nil {
+				return err
+			}
+			q.ComputeEnvironmentOrder = order
+		}
+		if in.JobStateTimeLimitActions != nil {
+			q.JobStateTimeLimitActions = in.JobStateTimeLimitActions
+		}
+		return tx.JobQueueUpdate(ctx, q)
+	})
+	if err != nil {
+		return nil, internal("update job queue", err)
+	}
+	s.cfg.Wake()
+	return &CreateJobQueueOutput{JobQueueName: q.JobQueueName, JobQueueArn: q.JobQueueArn}, nil
+}
+
+// DeleteJobQueueInput is the DeleteJobQueue request.
+type DeleteJobQueueInput struct {
+	JobQueue string `json:"jobQueue"`
+}
+
+// DeleteJobQueue deletes a DISABLED queue. Its jobs that have not started
+// fail at once; running jobs are terminated. They stay describable.
+func (s *Service) DeleteJobQueue(ctx context.Context, in *DeleteJobQueueInput) (*Empty, error) {
+	if in.JobQueue == "" {
+		return nil, gantry.ClientErrorf("jobQueue: required")
+	}
+	name, _, err := gantry.ResolveName("jobQueue", gantry.ResourceJobQueue, in.JobQueue)
+	if err != nil {
+		return nil, err
+	}
+	var stop []string
+	err = s.cfg.Store.InTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		stop = nil
+		q, err := tx.JobQueueGet(ctx, name)
+		if err != nil {
+			return notFound(err, "jobQueue", in.JobQueue)
+		}
+		if q.State != gantry.StateDisabled {
+			return gantry.ClientErrorf("jobQueue: %s must be DISABLED before it can be deleted", name)
+		}
+		jobs, err := tx.JobList(ctx, &store.JobListParams{QueueArn: q.JobQueueArn, Statuses: []gantry.JobStatus{
+			gantry.JobStatusSubmitted, gantry.JobStatusPending, gantry.JobStatusRunnable, gantry.JobStatusStarting, gantry.JobStatusRunning,
+		}})
+		if err != nil {
+			return err
+		}
+		const reason = "Job queue deleted"
+		for _, j := range jobs {
+			from := j.Status
+			if from.Active() {
+				j.IsTerminated, j.StatusReason = ptr(true), reason
+				if err := s.tr.Transition(ctx, tx, j, from); err != nil {
+					return err
+				}
+				stop = append(stop, j.JobID)
+				continue
+			}
+			failJob(j, reason, s.nowMillis())
+			j.IsCancelled = ptr(true)
+			if err := s.tr.Transition(ctx, tx, j, from); err != nil {
+				return err
+			}
+		}
+		return tx.JobQueueDelete(ctx, name)
+	})
+	if err != nil {
+		return nil, internal("delete job queue", err)
+	}
+	for _, id := range stop {
+		if s.cfg.Stopper != nil {
+			s.cfg.Stopper.StopJob(id)
+		}
+	}
+	return &Empty{}, nil
+}
+
+// DescribeJobQueuesInput is the DescribeJobQueues request.
+type DescribeJobQueuesInput struct {
+	JobQueues  []string `json:"jobQueues,omitempty"`
+	MaxResults *int32   `json:"maxResults,omitempty"`
+	NextToken  string   `json:"nextToken,omitempty"`
+}
+
+// DescribeJobQueuesOutput is the DescribeJobQueues response.
+type DescribeJobQueuesOutput struct {
+	JobQueues []*gantry.JobQueue `json:"jobQueues"`
+	NextToken string             `json:"nextToken,omitempty"`
+}
+
+// DescribeJobQueues lists queues by name or ARN, or all a page at a time.
+func (s *Service) DescribeJobQueues(ctx context.Context, in *DescribeJobQueuesInput) (*DescribeJobQueuesOutput, error) {
+	if len(in.JobQueues) > 100 {
+		return nil, gantry.ClientErrorf("jobQueues: at most 100 names are allowed")
+	}
+	if len(in.JobQueues) > 0 && (in.MaxResults != nil || in.NextToken != "") {
+		return nil, gantry.ClientErrorf("JobQueues and MaxResults cannot both be set")
+	}
+	limit, err := pageSize(in.MaxResults, 100, 100)
+	if err != nil {
+		return nil, err
+	}
+	params := &store.JobQueueListParams{Limit: limit + 1}
+	for _, n := range in.JobQueues {
+		name, _, err := gantry.ResolveName("jobQueues", gantry.ResourceJobQueue, n)
+		if err != nil {
+			return nil, err
+		}
+		params.Names = append(params.Names, name)
+	}
+	if in.NextToken != "" {
+		if err := decodeToken(in.NextToken, &params.AfterName); err != nil {
+			return nil, err
+		}
+	}
+	qs, err := s.cfg.Store.JobQueueList(ctx, params)
+	if err != nil {
+		return nil, internal("describe job queues", err)
+	}
+	out := &DescribeJobQueuesOutput{JobQueues: qs}
+	if len(params.Names) == 0 && len(qs) > limit {
+		out.JobQueues = qs[:limit]
+		out.NextToken = encodeToken(qs[limit-1].JobQueueName)
+	}
+	if out.JobQueues == nil {
+		out.JobQueues = []*gantry.JobQueue{}
+	}
+	return out, nil
+}

@@ -1,0 +1,75 @@
+package control
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/gantrybatch/gantry"
+	"github.com/gantrybatch/gantry/store"
+)
+
+// Event detail types.
+const (
+	DetailTypeJobStateChange  = "Batch Job State Change"
+	DetailTypeJobQueueBlocked = "Batch Job Queue Blocked"
+	EventSource               = "aws.batch"
+)
+
+// Transitioner moves jobs between states: it checks the state machine,
+// writes the job with a compare-and-swap on its previous status, and appends
+// the state change event to the outbox in the same transaction. Every state
+// change in Gantry goes through it.
+type Transitioner struct {
+	ARN    gantry.ARNBuilder
+	Now    func() time.Time
+	Events bool
+	Logger *slog.Logger
+}
+
+// Transition writes job (already modified by the caller, with job.Status set
+// to the new status) if the stored status is still from. A same-status write
+// (from == job.Status) updates fields without an event. It returns
+// gantry.ErrConflict if the job moved meanwhile.
+func (t *Transitioner) Transition(ctx context.Context, tx store.Tx, job *gantry.Job, from gantry.JobStatus) error {
+	if from != job.Status {
+		if err := gantry.CheckTransition(from, job.Status); err != nil {
+			return err
+		}
+	}
+	job.UpdatedAt = t.Now().UnixMilli()
+	if err := tx.JobUpdate(ctx, &store.JobUpdateParams{Job: job, FromStatus: from}); err != nil {
+		return err
+	}
+	if from == job.Status {
+		return nil
+	}
+	t.Logger.DebugContext(ctx, "job transition", "job_id", job.JobID, "queue", job.JobQueue,
+		"from", string(from), "to", string(job.Status), "reason", job.StatusReason)
+	if !t.Events {
+		return nil
+	}
+	return t.emit(ctx, tx, job, DetailTypeJobStateChange, []string{job.JobArn})
+}
+
+// QueueBlocked records a "Batch Job Queue Blocked" event for a job that cannot
+// be placed.
+func (t *Transitioner) QueueBlocked(ctx context.Context, tx store.Tx, job *gantry.Job) error {
+	if !t.Events {
+		return nil
+	}
+	return t.emit(ctx, tx, job, DetailTypeJobQueueBlocked, []string{job.JobArn, job.JobQueue})
+}
+
+func (t *Transitioner) emit(ctx context.Context, tx store.Tx, job *gantry.Job, detailType string, resources []string) error {
+	detail, err := json.Marshal(job)
+	if err != nil {
+		return fmt.Errorf("marshal event detail: %w", err)
+	}
+	return tx.EventInsert(ctx, &store.Event{
+		Time: t.Now().UnixMilli(), DetailType: detailType, Source: EventSource,
+		Resources: resources, Detail: detail,
+	})
+}

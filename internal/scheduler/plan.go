@@ -1,0 +1,162 @@
+package scheduler
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	"github.com/gantrybatch/gantry"
+)
+
+// Blocking reasons (reference §5.16), followed by Gantry's detail.
+const (
+	ReasonCEMaxResource  = "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE - CE(s) associated with the job queue cannot meet the CPU requirement of the job."
+	ReasonJobRequirement = "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT - The job resource requirement (vCPU/memory/GPU) is higher than that can be met by the CE(s) attached to the job queue."
+)
+
+// CE is a compute environment as the planner sees it. Negative maxima mean
+// unlimited.
+type CE struct {
+	Arn          string
+	Name         string
+	Enabled      bool
+	MaxVCPUs     float64
+	MaxMemoryMiB int64
+	MaxGPUs      int64
+	Used         gantry.Resources
+}
+
+// Queue is a job queue with the head of its RUNNABLE jobs in FIFO order.
+type Queue struct {
+	Arn      string
+	Name     string
+	Priority int32
+	CEs      []string // ARNs in computeEnvironmentOrder
+	Jobs     []JobRef
+}
+
+// JobRef is a RUNNABLE job as the planner sees it.
+type JobRef struct {
+	ID           string
+	Resources    gantry.Resources
+	StatusReason string
+}
+
+// Snapshot is the immutable input of one planning cycle.
+type Snapshot struct {
+	Queues []Queue
+	CEs    map[string]CE
+	// MaxPlacements bounds the placements of one cycle (0 = unbounded).
+	MaxPlacements int
+}
+
+// Placement moves a job to STARTING in a compute environment.
+type Placement struct {
+	JobID    string
+	QueueArn string
+	CEArn    string
+	CEName   string
+}
+
+// Blocked is a job that no compute environment of its queue can ever hold,
+// with the reason to show in its statusReason.
+type Blocked struct {
+	JobID  string
+	Reason string
+}
+
+// Plan is the output of one planning cycle.
+type Plan struct {
+	Placements []Placement
+	Blocked    []Blocked
+}
+
+// ComputePlan decides which RUNNABLE jobs start where. It is pure: the
+// snapshot is not modified.
+//
+// Queues are served in descending priority (then by name) over shared
+// compute environments. Within a queue jobs go in FIFO order; each tries the
+// queue's environments in order and takes the first with free vCPU, memory
+// and GPU capacity (spill-over). A job that would fit an environment once
+// capacity frees up holds back the rest of its queue this cycle, so large
+// jobs are not starved; lower-priority queues may still use what is left. A
+// job that no environment of its queue could ever hold is reported Blocked
+// and does not hold back its queue.
+func ComputePlan(s *Snapshot) *Plan {
+	ces := make(map[string]*CE, len(s.CEs))
+	for arn, ce := range s.CEs {
+		c := ce
+		ces[arn] = &c
+	}
+	queues := slices.Clone(s.Queues)
+	slices.SortStableFunc(queues, func(a, b Queue) int {
+		return cmp.Or(cmp.Compare(b.Priority, a.Priority), cmp.Compare(a.Name, b.Name))
+	})
+	plan := &Plan{}
+	for _, q := range queues {
+	jobs:
+		for _, j := range q.Jobs {
+			if s.MaxPlacements > 0 && len(plan.Placements) >= s.MaxPlacements {
+				return plan
+			}
+			if reason := neverFits(j.Resources, q, ces); reason != "" {
+				if reason != j.StatusReason {
+					plan.Blocked = append(plan.Blocked, Blocked{JobID: j.ID, Reason: reason})
+				}
+				continue
+			}
+			for _, arn := range q.CEs {
+				ce := ces[arn]
+				if ce == nil || !ce.Enabled || !fits(j.Resources, ce.Used, ce) {
+					continue
+				}
+				ce.Used.VCPUs += j.Resources.VCPUs
+				ce.Used.MemoryMiB += j.Resources.MemoryMiB
+				ce.Used.GPUs += j.Resources.GPUs
+				plan.Placements = append(plan.Placements, Placement{JobID: j.ID, QueueArn: q.Arn, CEArn: arn, CEName: ce.Name})
+				continue jobs
+			}
+			break // head of line waits for capacity
+		}
+	}
+	return plan
+}
+
+// fits reports whether need fits on top of used within ce's maxima.
+func fits(need, used gantry.Resources, ce *CE) bool {
+	return (ce.MaxVCPUs < 0 || used.VCPUs+need.VCPUs <= ce.MaxVCPUs+1e-9) &&
+		(ce.MaxMemoryMiB < 0 || used.MemoryMiB+need.MemoryMiB <= ce.MaxMemoryMiB) &&
+		(ce.MaxGPUs < 0 || used.GPUs+need.GPUs <= ce.MaxGPUs)
+}
+
+// neverFits returns the blocking reason if no environment of q could hold
+// the job even when empty, or "" if one could.
+func neverFits(need gantry.Resources, q Queue, ces map[string]*CE) string {
+	var maxVCPU float64
+	var maxMem, maxGPU int64
+	var biggest string
+	known := 0
+	for _, arn := range q.CEs {
+		ce := ces[arn]
+		if ce == nil {
+			continue
+		}
+		known++
+		if fits(need, gantry.Resources{}, ce) {
+			return ""
+		}
+		if ce.MaxVCPUs < 0 || ce.MaxVCPUs > maxVCPU {
+			maxVCPU, biggest = ce.MaxVCPUs, ce.Name
+		}
+		maxMem, maxGPU = max(maxMem, ce.MaxMemoryMiB), max(maxGPU, ce.MaxGPUs)
+	}
+	if known == 0 {
+		return ""
+	}
+	if maxVCPU >= 0 && need.VCPUs > maxVCPU {
+		return fmt.Sprintf("%s Gantry: the job needs %g vCPU; the largest compute environment of queue %s (%s) allows %g.",
+			ReasonCEMaxResource, need.VCPUs, q.Name, biggest, maxVCPU)
+	}
+	return fmt.Sprintf("%s Gantry: the job needs %g vCPU, %d MiB memory and %d GPU; no compute environment of queue %s has that much (largest allows %d MiB memory, %d GPU).",
+		ReasonJobRequirement, need.VCPUs, need.MemoryMiB, need.GPUs, q.Name, maxMem, maxGPU)
+}

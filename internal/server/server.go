@@ -1,0 +1,238 @@
+// Package server is Gantry's composition root: it opens the store, the log
+// store and the executor named in Config, wires the control layer, the
+// scheduler, the runner and the HTTP API together, recovers attempts left by
+// a previous run, and serves until Close. cmd/gantry and the in-process test
+// server (internal/gantrytest) both build on it; it is the only package that
+// names concrete adapters.
+package server
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gantrybatch/gantry"
+	"github.com/gantrybatch/gantry/executor"
+	"github.com/gantrybatch/gantry/executor/execprocess"
+	"github.com/gantrybatch/gantry/internal/control"
+	"github.com/gantrybatch/gantry/internal/httpapi"
+	"github.com/gantrybatch/gantry/internal/joblog"
+	"github.com/gantrybatch/gantry/internal/runner"
+	"github.com/gantrybatch/gantry/internal/scheduler"
+	"github.com/gantrybatch/gantry/internal/sigv4auth"
+	"github.com/gantrybatch/gantry/store"
+	"github.com/gantrybatch/gantry/store/storesqlite"
+)
+
+// Config is everything `gantry server` can be told.
+type Config struct {
+	// Addr is the listen address (default 127.0.0.1:8420; ":0" picks a port).
+	Addr string
+	// DataDir holds the database, job logs and work directories.
+	DataDir string
+	// Executor names the executor: "process" (docker and kubernetes later).
+	Executor string
+	// Region and AccountID appear in every ARN.
+	Region    string
+	AccountID string
+	// CredentialsFile, when set, makes SigV4 signatures mandatory.
+	CredentialsFile string
+	// Policy is what job definitions may ask for.
+	Policy control.Policy
+	// StopGrace is the time between SIGTERM and SIGKILL (default 30s).
+	StopGrace time.Duration
+	// SchedulerInterval is the longest time between scheduling cycles.
+	SchedulerInterval time.Duration
+	// KeepWorkDirs keeps each attempt's working directory after it ends.
+	KeepWorkDirs bool
+	Logger       *slog.Logger
+}
+
+func (c *Config) applyDefaults() {
+	c.Addr = cmp.Or(c.Addr, "127.0.0.1:8420")
+	c.DataDir = cmp.Or(c.DataDir, "gantry-data")
+	c.Executor = cmp.Or(c.Executor, "process")
+	c.Region = cmp.Or(c.Region, "us-east-1")
+	c.AccountID = cmp.Or(c.AccountID, "000000000000")
+	c.StopGrace = cmp.Or(c.StopGrace, 30*time.Second)
+	c.Logger = cmp.Or(c.Logger, slog.Default())
+}
+
+// Server is a running Gantry.
+type Server struct {
+	cfg       Config
+	store     store.Store
+	logs      *joblog.Store
+	exec      executor.Executor
+	control   *control.Service
+	scheduler *scheduler.Scheduler
+	runner    *runner.Runner
+	http      *http.Server
+	listener  net.Listener
+	ready     atomic.Bool
+	serveErr  chan error
+	nodeID    string
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New opens everything and recovers the previous run's attempts, but does
+// not serve or schedule yet; Start does.
+func New(ctx context.Context, cfg Config) (_ *Server, err error) {
+	cfg.applyDefaults()
+	s := &Server{cfg: cfg, serveErr: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			s.closeStores()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	s.store, err = storesqlite.Open(ctx, storesqlite.Config{Path: filepath.Join(cfg.DataDir, "gantry.db"), Logger: cfg.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	s.logs, err = joblog.Open(filepath.Join(cfg.DataDir, "logs"))
+	if err != nil {
+		return nil, fmt.Errorf("open log store: %w", err)
+	}
+	s.nodeID, err = nodeID(ctx, s.store)
+	if err != nil {
+		return nil, err
+	}
+	switch cfg.Executor {
+	case "process":
+		s.exec = execprocess.New(execprocess.Config{WorkRoot: filepath.Join(cfg.DataDir, "work"), KeepWorkDirs: cfg.KeepWorkDirs, Logger: cfg.Logger})
+	case "docker", "kubernetes", "auto":
+		return nil, fmt.Errorf("executor %q is not available yet; use --executor process", cfg.Executor)
+	default:
+		return nil, fmt.Errorf("unknown executor %q (want process)", cfg.Executor)
+	}
+	arn := gantry.ARNBuilder{Region: cfg.Region, AccountID: cfg.AccountID}
+	var wake func()
+	s.control = control.New(control.Config{
+		Store: s.store, ARN: arn, Logger: cfg.Logger, Policy: cfg.Policy,
+		Wake: func() { wake() },
+	})
+	s.runner = runner.New(runner.Config{
+		Store: s.store, Executor: s.exec, Transitioner: s.control.Transitioner(), ARN: arn,
+		OpenLog: func(group, stream string) (io.WriteCloser, error) { return s.logs.Writer(group, stream) },
+		NodeID:  s.nodeID, Logger: cfg.Logger, StopGrace: cfg.StopGrace,
+		Wake: func() { wake() },
+	})
+	s.control.SetStopper(s.runner)
+	s.scheduler = scheduler.New(scheduler.Config{
+		Store: s.store, Transitioner: s.control.Transitioner(), Dispatch: s.runner.Dispatch,
+		Logger: cfg.Logger, Interval: cfg.SchedulerInterval,
+	})
+	wake = s.scheduler.Wake
+	if _, err := s.runner.Recover(ctx); err != nil {
+		return nil, fmt.Errorf("recover attempts: %w", err)
+	}
+	var verifier *sigv4auth.Verifier
+	if cfg.CredentialsFile != "" {
+		creds, err := sigv4auth.LoadCredentials(cfg.CredentialsFile)
+		if err != nil {
+			return nil, fmt.Errorf("load credentials: %w", err)
+		}
+		verifier = &sigv4auth.Verifier{Credentials: creds}
+	}
+	api := &httpapi.Server{Control: s.control, Logger: cfg.Logger, Ready: s.ready.Load}
+	s.http = &http.Server{
+		Handler:           httpapi.WithRequestID(cfg.Logger, sigv4auth.Middleware(verifier, api.Handler())),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// Start listens and begins scheduling. It returns once the API is ready.
+func (s *Server) Start(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	s.listener = ln
+	s.scheduler.Start(context.WithoutCancel(ctx))
+	go func() {
+		err := s.http.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		s.serveErr <- err
+	}()
+	s.ready.Store(true)
+	s.cfg.Logger.InfoContext(ctx, "gantry server ready", "addr", ln.Addr().String(), "data_dir", s.cfg.DataDir,
+		"executor", s.exec.Name(), "node_id", s.nodeID, "sigv4", s.cfg.CredentialsFile != "")
+	return nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.listener.Addr().String() }
+
+// URL is the endpoint URL for AWS clients.
+func (s *Server) URL() string { return "http://" + s.Addr() }
+
+// Done reports a fatal serve error, or nil after Close.
+func (s *Server) Done() <-chan error { return s.serveErr }
+
+// Close stops serving (letting in-flight requests finish within ctx), stops
+// the scheduler and the runner, and closes the stores. Running attempts are
+// left to the next start's recovery.
+func (s *Server) Close(ctx context.Context) error {
+	s.closeOnce.Do(func() {
+		s.ready.Store(false)
+		var errs []error
+		if s.listener != nil {
+			errs = append(errs, s.http.Shutdown(ctx))
+		}
+		s.scheduler.Stop()
+		s.runner.Close()
+		errs = append(errs, s.closeStores())
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}
+
+func (s *Server) closeStores() error {
+	var errs []error
+	if s.store != nil {
+		errs = append(errs, s.store.Close())
+	}
+	if s.logs != nil {
+		errs = append(errs, s.logs.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// nodeID returns this data directory's stable instance id ("i-" and 17 hex
+// digits, like an EC2 instance), creating it on first start.
+func nodeID(ctx context.Context, st store.Store) (string, error) {
+	id, err := st.MetaGet(ctx, "node_id")
+	if err == nil {
+		return id, nil
+	}
+	if !errors.Is(err, gantry.ErrNotFound) {
+		return "", fmt.Errorf("read node id: %w", err)
+	}
+	b := make([]byte, 9)
+	_, _ = rand.Read(b)
+	id = "i-" + hex.EncodeToString(b)[:17]
+	if err := st.MetaSet(ctx, "node_id", id); err != nil {
+		return "", fmt.Errorf("store node id: %w", err)
+	}
+	return id, nil
+}

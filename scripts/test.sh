@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs what the tests need when it
+# is missing (idempotent), checks formatting and vet, runs every test with the
+# race detector, and a short fuzzing pass over the API's request decoding.
+#
+#   ./scripts/test.sh            # everything
+#   FUZZTIME=2m ./scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '==> %s\n' "$*"; }
+need() { # need CMD PACKAGE-HINT
+  if ! command -v "$1" >/dev/null 2>&1; then
+    echo "missing required tool: $1 ($2)" >&2
+    exit 1
+  fi
+}
+
+need go "Go 1.26+"
+# End-to-end tests drive Gantry with the real aws CLI and boto3. The machine
+# image ships both; install them from PyPI only if they are missing.
+if ! command -v aws >/dev/null 2>&1 || ! python3 -c 'import boto3' >/dev/null 2>&1; then
+  log "installing the aws CLI and boto3"
+  python3 -m pip install --quiet awscli boto3
+fi
+need aws "pip install awscli"
+python3 -c 'import boto3' || { echo "missing python module boto3" >&2; exit 1; }
+export GANTRY_REQUIRE_TOOLS=1 # tests fail instead of skipping when a tool is missing
+
+log "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt needed on:" >&2
+  echo "$unformatted" >&2
+  exit 1
+fi
+
+log "go vet"
+go vet ./...
+
+log "go test -race"
+go test -race -count=1 -timeout 20m ./...
+
+log "fuzz request decoding (${FUZZTIME:-20s})"
+go test -run '^$' -fuzz FuzzRequestDecoding -fuzztime "${FUZZTIME:-20s}" ./internal/httpapi/
+
+log "all tests passed"
