@@ -61,7 +61,25 @@ type Job struct {
 	ExecutorHandle string `json:"-"`
 	// UpdatedAt is the time of the last change, in epoch milliseconds.
 	UpdatedAt int64 `json:"-"`
+	// ArrayParentID is the parent's id for an array child, "" otherwise.
+	ArrayParentID string `json:"-"`
+	// ArraySize is the array's size, on the parent and on every child.
+	ArraySize int32 `json:"-"`
+	// ArrayExpanded counts the children an array parent has materialized;
+	// -1 until the parent's own dependencies are met.
+	ArrayExpanded int32 `json:"-"`
+	// Deps are the ids of the jobs this job waits for: the plain
+	// dependencies of a job or array parent, the computed SEQUENTIAL or
+	// N_TO_N dependency of an array child. Stored as indexed edges so that
+	// a finishing job finds its dependents cheaply.
+	Deps []string `json:"-"`
 }
+
+// IsArrayParent reports whether j is the parent of an array job.
+func (j *Job) IsArrayParent() bool { return j.ArraySize > 0 && j.ArrayParentID == "" }
+
+// IsArrayChild reports whether j is a child of an array job.
+func (j *Job) IsArrayChild() bool { return j.ArrayParentID != "" }
 
 // AttemptDetail records one finished attempt.
 type AttemptDetail struct {

@@ -60,10 +60,27 @@ type Tx interface {
 	// JobDeleteStopped removes up to Limit (0 = no limit) terminal jobs that
 	// stopped before a time, and returns how many it removed.
 	JobDeleteStopped(ctx context.Context, params *JobDeleteStoppedParams) (int, error)
+	// JobCountByArrayStatus counts an array parent's materialized children
+	// by status.
+	JobCountByArrayStatus(ctx context.Context, parentID string) (map[gantry.JobStatus]int64, error)
+	// JobDependentList returns the jobs whose Deps include jobID.
+	JobDependentList(ctx context.Context, jobID string) ([]*gantry.Job, error)
+	// JobFinishedDelete removes ids from the finished-jobs queue.
+	JobFinishedDelete(ctx context.Context, ids []string) error
+	// JobFinishedInsert queues a job that reached a terminal status so the
+	// scheduler resolves its dependents and its array parent. Written in
+	// the same transaction as the terminal transition; inserting an id
+	// twice is not an error.
+	JobFinishedInsert(ctx context.Context, id string) error
+	// JobFinishedList returns up to limit queued ids, oldest first.
+	JobFinishedList(ctx context.Context, limit int) ([]string, error)
 	JobGet(ctx context.Context, id string) (*gantry.Job, error)
 	// JobGetMany returns the jobs that exist among ids, in no particular order.
 	JobGetMany(ctx context.Context, ids []string) ([]*gantry.Job, error)
+	// JobInsert stores a new job and the dependency edges of job.Deps.
 	JobInsert(ctx context.Context, job *gantry.Job) error
+	// JobInsertMany stores several new jobs (array children) at once.
+	JobInsertMany(ctx context.Context, jobs []*gantry.Job) error
 	// JobList returns jobs matching every set field of params.
 	JobList(ctx context.Context, params *JobListParams) ([]*gantry.Job, error)
 	// JobUpdate writes params.Job, which must be the whole job (every column
@@ -89,6 +106,20 @@ type Tx interface {
 	// JobQueueList returns queues ordered by name.
 	JobQueueList(ctx context.Context, params *JobQueueListParams) ([]*gantry.JobQueue, error)
 	JobQueueUpdate(ctx context.Context, q *gantry.JobQueue) error
+
+	// SchedulingPolicyDelete removes a policy by name.
+	SchedulingPolicyDelete(ctx context.Context, name string) error
+	SchedulingPolicyGet(ctx context.Context, name string) (*gantry.SchedulingPolicy, error)
+	// SchedulingPolicyInsert stores a new policy; ErrAlreadyExists on a taken name.
+	SchedulingPolicyInsert(ctx context.Context, p *gantry.SchedulingPolicy) error
+	// SchedulingPolicyList returns policies ordered by name.
+	SchedulingPolicyList(ctx context.Context, params *SchedulingPolicyListParams) ([]*gantry.SchedulingPolicy, error)
+	SchedulingPolicyUpdate(ctx context.Context, p *gantry.SchedulingPolicy) error
+
+	// ShareUsageList returns the recorded usage of every share of a queue.
+	ShareUsageList(ctx context.Context, queueArn string) ([]*ShareUsage, error)
+	// ShareUsageUpsert writes share usage rows (insert or replace).
+	ShareUsageUpsert(ctx context.Context, rows []*ShareUsage) error
 
 	// MetaGet reads a server-wide setting; ErrNotFound if unset.
 	MetaGet(ctx context.Context, key string) (string, error)
@@ -157,9 +188,17 @@ type JobListParams struct {
 	CreatedBefore   int64 // createdAt < this (ms)
 	CreatedAfter    int64 // createdAt > this (ms)
 	ShareIdentifier string
-	Order           JobListOrder
-	After           *JobCursor // position of the last row of the previous page
-	Limit           int        // 0 = no limit
+	// ArrayParentID lists the children of one array job.
+	ArrayParentID string
+	// ExcludeArrayChildren leaves array children out (queue listings show
+	// parents only).
+	ExcludeArrayChildren bool
+	// ArrayExpanding selects array parents that are materializing their
+	// children (0 <= ArrayExpanded < ArraySize).
+	ArrayExpanding bool
+	Order          JobListOrder
+	After          *JobCursor // position of the last row of the previous page
+	Limit          int        // 0 = no limit
 }
 
 // JobCursor is a (createdAt, id) position for pagination.
@@ -202,4 +241,20 @@ type Event struct {
 type EventListParams struct {
 	AfterID int64
 	Limit   int
+}
+
+// SchedulingPolicyListParams pages through scheduling policies.
+type SchedulingPolicyListParams struct {
+	Names     []string
+	AfterName string
+	Limit     int
+}
+
+// ShareUsage is the decayed vCPU-seconds a fair share queue's share has used,
+// as of UpdatedAt (ms).
+type ShareUsage struct {
+	QueueArn        string
+	ShareIdentifier string
+	Usage           float64
+	UpdatedAt       int64
 }

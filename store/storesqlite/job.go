@@ -76,7 +76,77 @@ func (q *querier) JobInsert(ctx context.Context, job *gantry.Job) error {
 	if err == nil {
 		_, err = q.write.exec(ctx, jobInsert, args...)
 	}
+	if err == nil && len(job.Deps) > 0 {
+		_, err = q.write.exec(ctx, jobDependencyInsert, job.JobID, args[21])
+	}
 	return wrap(err, "insert job %q", job.JobID)
+}
+
+// JobInsertMany inserts jobs one statement at a time (prepared, so cheap);
+// call it inside InTx to make the batch atomic and commit it with one fsync.
+func (q *querier) JobInsertMany(ctx context.Context, jobs []*gantry.Job) error {
+	for _, j := range jobs {
+		if err := q.JobInsert(ctx, j); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (q *querier) JobDependentList(ctx context.Context, jobID string) ([]*gantry.Job, error) {
+	jobs, err := queryJobs(ctx, q.read, jobDependentList, jobID)
+	return jobs, wrap(err, "list dependents of %q", jobID)
+}
+
+func (q *querier) JobCountByArrayStatus(ctx context.Context, parentID string) (map[gantry.JobStatus]int64, error) {
+	rows, err := q.read.query(ctx, jobCountByArrayStatus, parentID)
+	if err != nil {
+		return nil, wrap(err, "count children of %q", parentID)
+	}
+	defer rows.Close()
+	out := map[gantry.JobStatus]int64{}
+	for rows.Next() {
+		var st string
+		var n int64
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, wrap(err, "count children of %q", parentID)
+		}
+		out[gantry.JobStatus(st)] = n
+	}
+	return out, wrap(rows.Err(), "count children of %q", parentID)
+}
+
+func (q *querier) JobFinishedInsert(ctx context.Context, id string) error {
+	_, err := q.write.exec(ctx, jobFinishedInsert, id)
+	return wrap(err, "queue finished job %q", id)
+}
+
+func (q *querier) JobFinishedList(ctx context.Context, limit int) ([]string, error) {
+	rows, err := q.read.query(ctx, jobFinishedList, limit)
+	if err != nil {
+		return nil, wrap(err, "list finished jobs")
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, wrap(err, "list finished jobs")
+		}
+		out = append(out, id)
+	}
+	return out, wrap(rows.Err(), "list finished jobs")
+}
+
+func (q *querier) JobFinishedDelete(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	list, err := marshal(ids)
+	if err == nil {
+		_, err = q.write.exec(ctx, jobFinishedDelete, list)
+	}
+	return wrap(err, "delete %d finished jobs", len(ids))
 }
 
 // JobList runs the one query whose text depends on its parameters: only the
@@ -115,9 +185,17 @@ func (q *querier) JobUpdate(ctx context.Context, params *store.JobUpdateParams) 
 	return fmt.Errorf("storesqlite: update job %q from %s: %w", job.JobID, params.FromStatus, gantry.ErrConflict)
 }
 
-// jobArgs binds ?1..?18 of jobInsert and jobUpdate.
+// jobArgs binds ?1..?22 of jobInsert and jobUpdate.
 func jobArgs(job *gantry.Job) ([]any, error) {
 	detail, err := marshal(job)
+	if err != nil {
+		return nil, err
+	}
+	deps := job.Deps
+	if deps == nil {
+		deps = []string{}
+	}
+	depsJSON, err := marshal(deps)
 	if err != nil {
 		return nil, err
 	}
@@ -127,6 +205,7 @@ func jobArgs(job *gantry.Job) ([]any, error) {
 		job.JobDefinition, definitionName(job.JobDefinition), job.ShareIdentifier, job.ComputeEnvironment,
 		job.Resources.VCPUs, job.Resources.MemoryMiB, job.Resources.GPUs,
 		job.TaskID, job.ExecutorHandle, detail,
+		job.ArrayParentID, job.ArraySize, job.ArrayExpanded, depsJSON,
 	}, nil
 }
 
@@ -147,16 +226,22 @@ type scanner interface{ Scan(dest ...any) error }
 // fields of gantry.Job, which live only in their columns.
 func scanJob(row scanner) (*gantry.Job, error) {
 	var (
-		detail []byte
-		job    gantry.Job
+		detail, deps []byte
+		job          gantry.Job
 	)
 	err := row.Scan(&detail, &job.ComputeEnvironment, &job.Resources.VCPUs, &job.Resources.MemoryMiB,
-		&job.Resources.GPUs, &job.TaskID, &job.ExecutorHandle, &job.UpdatedAt)
+		&job.Resources.GPUs, &job.TaskID, &job.ExecutorHandle, &job.UpdatedAt,
+		&job.ArrayParentID, &job.ArraySize, &job.ArrayExpanded, &deps)
 	if err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal(detail, &job); err != nil {
 		return nil, fmt.Errorf("decode job: %w", err)
+	}
+	if len(deps) > 2 { // "[]"
+		if err := json.Unmarshal(deps, &job.Deps); err != nil {
+			return nil, fmt.Errorf("decode job deps: %w", err)
+		}
 	}
 	return &job, nil
 }
@@ -233,6 +318,15 @@ func buildJobList(p *store.JobListParams) (string, []any) {
 	}
 	if p.ShareIdentifier != "" {
 		cond("share_identifier = ?", p.ShareIdentifier)
+	}
+	if p.ArrayParentID != "" {
+		cond("array_parent = ?", p.ArrayParentID)
+	}
+	if p.ExcludeArrayChildren {
+		cond("array_parent = ''")
+	}
+	if p.ArrayExpanding {
+		cond("array_parent = '' AND array_size > 0 AND array_expanded >= 0 AND array_expanded < array_size")
 	}
 	order := "created_at DESC, id DESC"
 	cmpOp := "<"

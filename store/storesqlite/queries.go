@@ -23,23 +23,33 @@ WHERE id > ?1
 ORDER BY id
 LIMIT ?2`
 
-	// jobInsert and jobUpdate bind jobArgs as ?1..?18; jobUpdate's ?19 is
+	// jobInsert and jobUpdate bind jobArgs as ?1..?22; jobUpdate's ?23 is
 	// the expected current status.
 	jobInsert = `INSERT INTO jobs (
     id, name, queue_arn, status, created_at, updated_at, started_at, stopped_at,
     definition_arn, definition_name, share_identifier, compute_environment,
-    vcpus, memory_mib, gpus, task_id, executor_handle, detail
-) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)`
+    vcpus, memory_mib, gpus, task_id, executor_handle, detail,
+    array_parent, array_size, array_expanded, deps
+) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)`
 	jobUpdate = `UPDATE jobs SET
     name = ?2, queue_arn = ?3, status = ?4, created_at = ?5, updated_at = ?6,
     started_at = ?7, stopped_at = ?8, definition_arn = ?9, definition_name = ?10,
     share_identifier = ?11, compute_environment = ?12, vcpus = ?13,
-    memory_mib = ?14, gpus = ?15, task_id = ?16, executor_handle = ?17, detail = ?18
-WHERE id = ?1 AND status = ?19`
+    memory_mib = ?14, gpus = ?15, task_id = ?16, executor_handle = ?17, detail = ?18,
+    array_parent = ?19, array_size = ?20, array_expanded = ?21, deps = ?22
+WHERE id = ?1 AND status = ?23`
+	jobDependencyInsert = `INSERT OR IGNORE INTO job_dependencies (depends_on, job_id)
+SELECT value, ?1 FROM json_each(?2)`
+	jobDependentList = jobSelect + ` WHERE id IN (SELECT job_id FROM job_dependencies WHERE depends_on = ?1)`
+	jobCountByArrayStatus = `SELECT status, count(*) FROM jobs WHERE array_parent = ?1 GROUP BY status`
+	jobFinishedInsert     = `INSERT OR IGNORE INTO jobs_finished (job_id) VALUES (?1)`
+	jobFinishedList       = `SELECT job_id FROM jobs_finished ORDER BY seq LIMIT ?1`
+	jobFinishedDelete     = `DELETE FROM jobs_finished WHERE job_id IN (SELECT value FROM json_each(?1))`
 	jobExists = `SELECT 1 FROM jobs WHERE id = ?1`
 
 	// jobSelect is the projection scanned by scanJob.
-	jobSelect  = `SELECT detail, compute_environment, vcpus, memory_mib, gpus, task_id, executor_handle, updated_at FROM jobs`
+	jobSelect  = `SELECT detail, compute_environment, vcpus, memory_mib, gpus, task_id, executor_handle, updated_at,
+    array_parent, array_size, array_expanded, deps FROM jobs`
 	jobGet     = jobSelect + ` WHERE id = ?1`
 	jobGetMany = jobSelect + ` WHERE id IN (SELECT value FROM json_each(?1))`
 
@@ -94,6 +104,7 @@ var readQueries = []string{
 	computeEnvironmentGet, computeEnvironmentList,
 	eventList,
 	jobGet, jobGetMany, jobCapacityInUse, jobCountByQueueStatus,
+	jobDependentList, jobCountByArrayStatus, jobFinishedList,
 	jobDefinitionGet, jobDefinitionGetActive, jobDefinitionLatestRevision, jobDefinitionList,
 	jobQueueGet, jobQueueList,
 	metaGet,
@@ -104,6 +115,7 @@ var writeQueries = []string{
 	computeEnvironmentDelete, computeEnvironmentInsert, computeEnvironmentUpdate,
 	eventInsert,
 	jobInsert, jobUpdate, jobExists, jobDeleteStopped,
+	jobDependencyInsert, jobFinishedInsert, jobFinishedDelete,
 	jobDefinitionInsert, jobDefinitionUpdate,
 	jobQueueDelete, jobQueueInsert, jobQueueUpdate,
 	metaSet,
