@@ -53,10 +53,11 @@ func addClientCommands(root *cobra.Command) {
 	root.AddCommand(newSubmitCmd(o), newJobsCmd(o), newDescribeCmd(o), newStopCmd(o, "cancel"), newStopCmd(o, "terminate"))
 }
 
+// printJSON prints an SDK value in the AWS wire shape (see awsShape).
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	return enc.Encode(awsShape(v))
 }
 
 func newSubmitCmd(o *clientOptions) *cobra.Command {

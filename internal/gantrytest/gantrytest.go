@@ -5,9 +5,12 @@
 package gantrytest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -86,7 +89,31 @@ func NewBatchClient(endpoint, akid, secret string) *batch.Client {
 		Credentials:  credentials.NewStaticCredentialsProvider(akid, secret, ""),
 		BaseEndpoint: aws.String(endpoint),
 		Retryer:      aws.NopRetryer{},
+		HTTPClient:   CopyBodyClient{C: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}},
 	})
+}
+
+// CopyBodyClient sends a private copy of each request body. aws-sdk-go-v2
+// closes the request body as soon as the response headers are in; when
+// net/http's write loop is not quite done with it, it closes the connection,
+// and a large response still being read fails with "use of closed network
+// connection" (aws/aws-sdk-go-v2#2737; the SDK's default retryer hides it by
+// retrying). Test clients do not retry, so they need this.
+type CopyBodyClient struct{ C *http.Client }
+
+// Do implements the SDK's HTTPClient.
+func (d CopyBodyClient) Do(r *http.Request) (*http.Response, error) {
+	if r.Body != nil && r.Body != http.NoBody {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		_ = r.Body.Close()
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+		r.ContentLength = int64(len(b))
+	}
+	return d.C.Do(r)
 }
 
 // testWriter sends log lines to t.Log.
