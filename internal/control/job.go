@@ -1,6 +1,7 @@
 package control
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"strconv"
@@ -26,14 +27,17 @@ func (s *Service) SubmitJob(ctx context.Context, in *gantry.SubmitJobInput) (*Su
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
+	arraySize := int32(0)
 	if in.ArrayProperties != nil && in.ArrayProperties.Size != nil {
-		return nil, gantry.ClientErrorf("arrayProperties: array jobs are not supported by Gantry yet")
+		arraySize = *in.ArrayProperties.Size
 	}
 	for _, d := range in.DependsOn {
-		if d.Type != "" {
-			return nil, gantry.ClientErrorf("dependsOn.type: %s dependencies need array jobs, which are not supported by Gantry yet", d.Type)
-		}
-		if d.JobID == "" {
+		switch {
+		case d.Type != "" && arraySize == 0:
+			return nil, gantry.ClientErrorf("dependsOn.type: %s dependencies are only valid for array jobs (arrayProperties.size)", d.Type)
+		case d.Type == gantry.ArrayDependencySeq && d.JobID != "":
+			return nil, gantry.ClientErrorf("dependsOn: a SEQUENTIAL dependency must not name a jobId; it orders the array's own children")
+		case d.Type != gantry.ArrayDependencySeq && d.JobID == "":
 			return nil, gantry.ClientErrorf("dependsOn.jobId: required")
 		}
 	}
@@ -54,6 +58,9 @@ func (s *Service) SubmitJob(ctx context.Context, in *gantry.SubmitJobInput) (*Su
 		if in.ShareIdentifier != "" && q.SchedulingPolicyArn == "" {
 			return gantry.ClientErrorf("shareIdentifier: not allowed for job queue %s, which has no fair share scheduling policy", q.JobQueueName)
 		}
+		if in.ShareIdentifier == "" && q.SchedulingPolicyArn != "" {
+			return gantry.ClientErrorf("shareIdentifier: required for job queue %s, which has a fair share scheduling policy", q.JobQueueName)
+		}
 		def, err := resolveJobDefinition(ctx, tx, in.JobDefinition)
 		if err != nil {
 			return err
@@ -61,7 +68,7 @@ func (s *Service) SubmitJob(ctx context.Context, in *gantry.SubmitJobInput) (*Su
 		if def.ContainerProperties == nil {
 			return gantry.ClientErrorf("jobDefinition: %s has no containerProperties", def.JobDefinitionArn)
 		}
-		if err := checkDependencies(ctx, tx, in.DependsOn); err != nil {
+		if err := checkDependencies(ctx, tx, in.DependsOn, arraySize); err != nil {
 			return err
 		}
 		job = s.newJob(id, in, q, def)
@@ -74,25 +81,36 @@ func (s *Service) SubmitJob(ctx context.Context, in *gantry.SubmitJobInput) (*Su
 	return &SubmitJobOutput{JobArn: job.JobArn, JobName: job.JobName, JobID: job.JobID}, nil
 }
 
-func checkDependencies(ctx context.Context, tx store.Tx, deps []gantry.JobDependency) error {
-	if len(deps) == 0 {
-		return nil
-	}
-	ids := make([]string, 0, len(deps))
+// checkDependencies checks that every named job exists and that an N_TO_N
+// dependency names an array job of the same size.
+func checkDependencies(ctx context.Context, tx store.Tx, deps []gantry.JobDependency, arraySize int32) error {
+	var ids []string
 	for _, d := range deps {
-		ids = append(ids, d.JobID)
+		if d.JobID != "" {
+			ids = append(ids, jobIDFromRef(d.JobID))
+		}
+	}
+	if len(ids) == 0 {
+		return nil
 	}
 	found, err := tx.JobGetMany(ctx, ids)
 	if err != nil {
 		return err
 	}
-	have := make(map[string]bool, len(found))
+	have := make(map[string]*gantry.Job, len(found))
 	for _, j := range found {
-		have[j.JobID] = true
+		have[j.JobID] = j
 	}
-	for _, id := range ids {
-		if !have[id] {
-			return gantry.ClientErrorf("dependsOn.jobId: job %s does not exist", id)
+	for _, d := range deps {
+		if d.JobID == "" {
+			continue
+		}
+		j, ok := have[jobIDFromRef(d.JobID)]
+		if !ok {
+			return gantry.ClientErrorf("dependsOn.jobId: job %s does not exist", d.JobID)
+		}
+		if d.Type == gantry.ArrayDependencyNToN && (!j.IsArrayParent() || j.ArraySize != arraySize) {
+			return gantry.ClientErrorf("dependsOn: an N_TO_N dependency needs an array job of the same size (%d); job %s has size %d", arraySize, d.JobID, j.ArraySize)
 		}
 	}
 	return nil
@@ -138,6 +156,18 @@ func (s *Service) newJob(id string, in *gantry.SubmitJobInput, q *gantry.JobQueu
 	if in.PropagateTags != nil {
 		job.PropagateTags = in.PropagateTags
 	}
+	for i, d := range job.DependsOn {
+		if d.JobID != "" {
+			job.DependsOn[i].JobID = jobIDFromRef(d.JobID)
+		}
+		if d.Type == "" && d.JobID != "" {
+			job.Deps = append(job.Deps, job.DependsOn[i].JobID)
+		}
+	}
+	if in.ArrayProperties != nil && in.ArrayProperties.Size != nil {
+		job.ArraySize, job.ArrayExpanded = *in.ArrayProperties.Size, -1
+		job.ArrayProperties = &gantry.ArrayPropertiesDetail{Size: in.ArrayProperties.Size}
+	}
 	job.UpdatedAt = job.CreatedAt
 	return job
 }
@@ -176,12 +206,86 @@ func (s *Service) DescribeJobs(ctx context.Context, in *DescribeJobsInput) (*Des
 	out := &DescribeJobsOutput{Jobs: make([]*gantry.Job, 0, len(jobs))}
 	seen := map[string]bool{}
 	for _, id := range ids {
-		if j, ok := byID[id]; ok && !seen[id] {
-			seen[id] = true
-			out.Jobs = append(out.Jobs, j)
+		if seen[id] {
+			continue
 		}
+		j, ok := byID[id]
+		if !ok {
+			if j, err = s.virtualChild(ctx, id); err != nil {
+				return nil, internal("describe jobs", err)
+			}
+			ok = j != nil
+		}
+		if !ok {
+			continue
+		}
+		seen[id] = true
+		if j.IsArrayParent() {
+			if err := s.summarizeArray(ctx, j); err != nil {
+				return nil, internal("describe jobs", err)
+			}
+		}
+		out.Jobs = append(out.Jobs, j)
 	}
 	return out, nil
+}
+
+// summarizeArray fills a parent's arrayProperties.statusSummary. Children
+// not materialized yet count in the parent's status (SUBMITTED or PENDING),
+// or as FAILED once the parent has failed (they will never run).
+func (s *Service) summarizeArray(ctx context.Context, p *gantry.Job) error {
+	counts, err := s.cfg.Store.JobCountByArrayStatus(ctx, p.JobID)
+	if err != nil {
+		return err
+	}
+	var total int64
+	summary := make(map[string]int32, len(gantry.JobStatuses))
+	for _, st := range gantry.JobStatuses {
+		summary[string(st)] = int32(counts[st])
+		total += counts[st]
+	}
+	if rest := int64(p.ArraySize) - total; rest > 0 {
+		st := p.Status
+		if st.Terminal() {
+			st = gantry.JobStatusFailed
+		}
+		summary[string(st)] += int32(rest)
+	}
+	size := p.ArraySize
+	p.ArrayProperties = &gantry.ArrayPropertiesDetail{Size: &size, StatusSummary: summary, StatusSummaryLastUpdatedAt: s.nowMillis()}
+	return nil
+}
+
+// virtualChild describes an array child its parent has not materialized yet
+// (the scheduler creates children within moments of the parent's
+// dependencies being met), or returns nil if id names no such child.
+func (s *Service) virtualChild(ctx context.Context, id string) (*gantry.Job, error) {
+	parentID, idx, ok := strings.Cut(id, ":")
+	if !ok {
+		return nil, nil
+	}
+	i, err := strconv.ParseInt(idx, 10, 32)
+	if err != nil || i < 0 {
+		return nil, nil
+	}
+	p, err := s.cfg.Store.JobGet(ctx, parentID)
+	if errors.Is(err, gantry.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil || !p.IsArrayParent() || int32(i) >= p.ArraySize {
+		return nil, err
+	}
+	c := *p
+	index := int32(i)
+	c.JobID, c.JobArn, c.ArrayParentID = id, p.JobArn+":"+idx, p.JobID
+	c.ArrayProperties = &gantry.ArrayPropertiesDetail{Index: &index}
+	c.Attempts, c.DependsOn = []gantry.AttemptDetail{}, nil
+	if p.Status.Terminal() {
+		c.Status = gantry.JobStatusFailed
+	} else {
+		c.Status, c.StatusReason = gantry.JobStatusPending, ""
+	}
+	return &c, nil
 }
 
 // jobIDFromRef accepts a job id or a job ARN.
@@ -234,22 +338,29 @@ func (s *Service) ListJobs(ctx context.Context, in *gantry.ListJobsInput) (*List
 		params.Statuses = []gantry.JobStatus{gantry.JobStatusRunning}
 	}
 	out := &ListJobsOutput{JobSummaryList: []gantry.JobSummary{}}
-	if in.JobQueue == "" {
-		// Array and multi-node jobs are not supported yet: no children exist.
+	switch {
+	case in.MultiNodeJobID != "":
+		// Multi-node jobs are not supported yet: no nodes exist.
 		return out, nil
-	}
-	if strings.HasPrefix(in.JobQueue, "arn:") {
+	case in.ArrayJobID != "":
+		// Filters do not apply to array children (AWS); the status does.
+		params = &store.JobListParams{Order: store.JobListNewestFirst, ArrayParentID: jobIDFromRef(in.ArrayJobID),
+			Statuses: []gantry.JobStatus{cmp.Or(in.JobStatus, gantry.JobStatusRunning)}}
+		if _, err := s.cfg.Store.JobGet(ctx, params.ArrayParentID); err != nil {
+			return nil, notFound(err, "arrayJobId", in.ArrayJobID)
+		}
+	case strings.HasPrefix(in.JobQueue, "arn:"):
 		p, ok := gantry.ParseARN(in.JobQueue)
 		if !ok || p.Type != gantry.ResourceJobQueue {
 			return nil, gantry.ClientErrorf("jobQueue: %q is not a valid job queue ARN", in.JobQueue)
 		}
-		params.QueueArn = in.JobQueue
-	} else {
+		params.QueueArn, params.ExcludeArrayChildren = in.JobQueue, true
+	default:
 		q, err := s.cfg.Store.JobQueueGet(ctx, in.JobQueue)
 		if err != nil {
 			return nil, notFound(err, "jobQueue", in.JobQueue)
 		}
-		params.QueueArn = q.JobQueueArn
+		params.QueueArn, params.ExcludeArrayChildren = q.JobQueueArn, true
 	}
 	if in.NextToken != "" {
 		params.After = &store.JobCursor{}
@@ -349,47 +460,100 @@ func (s *Service) stopJob(ctx context.Context, in *CancelJobInput, terminate boo
 		return nil, gantry.ClientErrorf("reason: required")
 	}
 	id := jobIDFromRef(in.JobID)
-	stop := false
+	var stop []string
 	err := s.cfg.Store.InTx(ctx, func(ctx context.Context, tx store.Tx) error {
-		stop = false
+		stop = stop[:0]
 		j, err := tx.JobGet(ctx, id)
 		if err != nil {
+			if v, verr := s.virtualChild(ctx, id); verr == nil && v != nil {
+				return gantry.ClientErrorf("jobId: array child %s has not been created yet; cancel or terminate its parent, or retry in a moment", in.JobID)
+			}
 			return notFound(err, "jobId", in.JobID)
 		}
-		from := j.Status
-		switch {
-		case from.Terminal():
-			return nil
-		case from.Active():
-			if !terminate {
-				return nil
-			}
-			// The runner records FAILED when the attempt exits.
-			j.IsTerminated, j.StatusReason = ptr(true), in.Reason
-			stop = true
-			return s.tr.Transition(ctx, tx, j, from)
-		default:
-			failJob(j, in.Reason, s.nowMillis())
-			if terminate {
-				j.IsTerminated = ptr(true)
-			} else {
-				j.IsCancelled = ptr(true)
-			}
-			return s.tr.Transition(ctx, tx, j, from)
+		if j.IsArrayParent() {
+			return s.stopArray(ctx, tx, j, in.Reason, terminate, &stop)
 		}
+		return s.stopOne(ctx, tx, j, in.Reason, terminate, &stop)
 	})
 	if errors.Is(err, gantry.ErrConflict) && depth < 5 {
-		// The job moved under us (e.g. RUNNABLE -> STARTING); look again.
+		// A job moved under us (e.g. RUNNABLE -> STARTING); look again.
 		return s.stopJob(ctx, in, terminate, depth+1)
 	}
 	if err != nil {
 		return nil, internal("stop job", err)
 	}
-	if stop && s.cfg.Stopper != nil {
-		s.cfg.Stopper.StopJob(id)
+	for _, id := range stop {
+		if s.cfg.Stopper != nil {
+			s.cfg.Stopper.StopJob(id)
+		}
 	}
 	s.cfg.Wake()
 	return &Empty{}, nil
+}
+
+// stopOne cancels or terminates one job (reference §5.6). Jobs whose
+// running attempt must be stopped are appended to stop.
+func (s *Service) stopOne(ctx context.Context, tx store.Tx, j *gantry.Job, reason string, terminate bool, stop *[]string) error {
+	from := j.Status
+	switch {
+	case from.Terminal():
+		return nil
+	case from.Active():
+		if !terminate {
+			return nil // CancelJob does not affect STARTING and RUNNING jobs
+		}
+		// The runner records FAILED when the attempt exits.
+		j.IsTerminated, j.StatusReason = ptr(true), reason
+		*stop = append(*stop, j.JobID)
+		return s.tr.Transition(ctx, tx, j, from)
+	default:
+		failJob(j, reason, s.nowMillis())
+		if terminate {
+			j.IsTerminated = ptr(true)
+		} else {
+			j.IsCancelled = ptr(true)
+		}
+		return s.tr.Transition(ctx, tx, j, from)
+	}
+}
+
+// stopArray cascades a cancel or terminate to an array's children. A parent
+// whose children do not exist yet fails at once; otherwise it is flagged
+// (so that children still to be materialized are created FAILED) and the
+// scheduler finishes it FAILED once every child has ended.
+func (s *Service) stopArray(ctx context.Context, tx store.Tx, p *gantry.Job, reason string, terminate bool, stop *[]string) error {
+	if p.Status.Terminal() {
+		return nil
+	}
+	from := p.Status
+	if terminate {
+		p.IsTerminated = ptr(true)
+	} else {
+		p.IsCancelled = ptr(true)
+	}
+	p.StatusReason = reason
+	if p.ArrayExpanded < 0 {
+		failJob(p, reason, s.nowMillis())
+		p.ArrayExpanded = p.ArraySize // its children will never exist
+		return s.tr.Transition(ctx, tx, p, from)
+	}
+	if err := s.tr.Transition(ctx, tx, p, from); err != nil {
+		return err
+	}
+	statuses := []gantry.JobStatus{gantry.JobStatusSubmitted, gantry.JobStatusPending, gantry.JobStatusRunnable}
+	if terminate {
+		statuses = append(statuses, gantry.JobStatusStarting, gantry.JobStatusRunning)
+	}
+	children, err := tx.JobList(ctx, &store.JobListParams{ArrayParentID: p.JobID, Statuses: statuses})
+	if err != nil {
+		return err
+	}
+	for _, c := range children {
+		if err := s.stopOne(ctx, tx, c, reason, terminate, stop); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // failJob moves j to FAILED with a reason.

@@ -19,9 +19,10 @@ const (
 )
 
 // Transitioner moves jobs between states: it checks the state machine,
-// writes the job with a compare-and-swap on its previous status, and appends
-// the state change event to the outbox in the same transaction. Every state
-// change in Gantry goes through it.
+// writes the job with a compare-and-swap on its previous status, queues a
+// job that finished for dependency resolution, and appends the state change
+// event to the outbox, all in the caller's transaction. Every state change in
+// Gantry goes through it.
 type Transitioner struct {
 	ARN    gantry.ARNBuilder
 	Now    func() time.Time
@@ -45,6 +46,12 @@ func (t *Transitioner) Transition(ctx context.Context, tx store.Tx, job *gantry.
 	}
 	if from == job.Status {
 		return nil
+	}
+	if job.Status.Terminal() {
+		// The scheduler resolves the job's dependents and its array parent.
+		if err := tx.JobFinishedInsert(ctx, job.JobID); err != nil {
+			return err
+		}
 	}
 	t.Logger.DebugContext(ctx, "job transition", "job_id", job.JobID, "queue", job.JobQueue,
 		"from", string(from), "to", string(job.Status), "reason", job.StatusReason)

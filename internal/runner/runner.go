@@ -50,6 +50,13 @@ type Config struct {
 	StopGrace time.Duration
 	// Wake nudges the scheduler when capacity frees up.
 	Wake func()
+	// StopOnClose makes Close stop running attempts and record how they
+	// ended, for executors whose tasks die with the server anyway
+	// (processes). Otherwise Close leaves attempts running for the next
+	// start to reattach (containers).
+	StopOnClose bool
+	// CloseGrace bounds how long Close waits for stopped attempts (default 10s).
+	CloseGrace time.Duration
 }
 
 // Runner runs attempts. It is safe for concurrent use.
@@ -62,6 +69,7 @@ type Runner struct {
 
 	mu      sync.Mutex
 	running map[string]*attempt // by job id
+	closing bool
 }
 
 type attempt struct {
@@ -81,6 +89,7 @@ func New(cfg Config) *Runner {
 	}
 	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
 	cfg.StopGrace = cmp.Or(cfg.StopGrace, 30*time.Second)
+	cfg.CloseGrace = cmp.Or(cfg.CloseGrace, 10*time.Second)
 	if cfg.Wake == nil {
 		cfg.Wake = func() {}
 	}
@@ -88,11 +97,41 @@ func New(cfg Config) *Runner {
 	return &Runner{cfg: cfg, ctx: ctx, cancel: cancel, running: map[string]*attempt{}}
 }
 
-// Close stops waiting for attempts. Attempts keep their recorded state; the
-// next server start recovers them.
+// Close stops the runner. With StopOnClose it stops every running attempt
+// (SIGTERM, then SIGKILL after a short grace) and records how each ended
+// before returning, so that a restart never runs twice an attempt that had
+// completed; attempts not started yet go back to RUNNABLE. Otherwise it
+// stops waiting and leaves attempts to the next start's recovery.
 func (r *Runner) Close() {
+	r.mu.Lock()
+	r.closing = true
+	var handles []*executor.Handle
+	for _, a := range r.running {
+		if a.handle != nil {
+			handles = append(handles, a.handle)
+		}
+	}
+	r.mu.Unlock()
+	if r.cfg.StopOnClose {
+		grace := min(r.cfg.StopGrace, 2*time.Second)
+		for _, h := range handles {
+			_ = r.cfg.Executor.Stop(r.ctx, h, grace)
+		}
+		done := make(chan struct{})
+		go func() { r.wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(r.cfg.CloseGrace):
+		}
+	}
 	r.cancel()
 	r.wg.Wait()
+}
+
+func (r *Runner) isClosing() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.closing
 }
 
 // Running returns how many attempts this runner is tracking.
@@ -195,6 +234,12 @@ func (r *Runner) buildTask(job *gantry.Job, out io.Writer) *executor.Task {
 		"AWS_BATCH_JQ_NAME="+queueName,
 		"AWS_BATCH_CE_NAME="+ceName,
 	)
+	if job.IsArrayChild() && job.ArrayProperties != nil && job.ArrayProperties.Index != nil {
+		env = append(env,
+			"AWS_BATCH_JOB_ARRAY_INDEX="+strconv.Itoa(int(*job.ArrayProperties.Index)),
+			"AWS_BATCH_JOB_ARRAY_SIZE="+strconv.Itoa(int(job.ArraySize)),
+		)
+	}
 	return &executor.Task{
 		ID: job.TaskID, JobID: job.JobID, JobName: job.JobName, Attempt: job.Attempt(),
 		Container: c, Command: c.Command, Env: env, Resources: job.Resources,
@@ -219,11 +264,11 @@ func (r *Runner) run(job *gantry.Job, a *attempt) {
 	}
 	task := r.buildTask(job, syncWriter(out))
 	r.mu.Lock()
-	stopped := a.stopReq
+	stopped, closing := a.stopReq, r.closing
 	r.mu.Unlock()
-	if stopped {
+	if stopped || closing {
 		out.Close()
-		r.finish(ctx, job.JobID, outcome{neverStarted: true})
+		r.finish(ctx, job.JobID, outcome{neverStarted: stopped, requeue: closing && !stopped})
 		return
 	}
 	h, err := r.cfg.Executor.Start(ctx, task)
@@ -301,6 +346,10 @@ func (r *Runner) wait(ctx context.Context, job *gantry.Job, a *attempt, h *execu
 	case err != nil:
 		r.cfg.Logger.Error("wait for attempt", "job_id", job.JobID, "error", err)
 		o.lost = true
+	case r.isClosing() && r.cfg.StopOnClose && (res.ExitCode == 143 || res.ExitCode == 137):
+		// Killed by the server's shutdown, as a crash would have: the host
+		// went away, not the job.
+		o.lost = true
 	default:
 		code := int32(res.ExitCode)
 		o.exitCode, o.reason = &code, res.Reason
@@ -319,6 +368,7 @@ type outcome struct {
 	lost         bool   // the executor lost the task (server crash)
 	timedOut     bool
 	neverStarted bool // terminated before it started
+	requeue      bool // never started because the server is stopping: RUNNABLE again, no attempt
 }
 
 // finish records the end of the current attempt: SUCCEEDED, FAILED, or
@@ -347,7 +397,11 @@ func (r *Runner) finish(ctx context.Context, jobID string, o outcome) {
 // the next status.
 func applyOutcome(j *gantry.Job, o outcome, now int64, nodeID string) {
 	terminated := j.IsTerminated != nil && *j.IsTerminated
-	if o.neverStarted {
+	if o.requeue && !terminated {
+		j.Status, j.ComputeEnvironment, j.TaskID, j.ExecutorHandle = gantry.JobStatusRunnable, "", "", ""
+		return
+	}
+	if o.neverStarted || o.requeue {
 		j.Status, j.StoppedAt = gantry.JobStatusFailed, now
 		return
 	}

@@ -1,9 +1,11 @@
 // Package scheduler moves jobs through the queue: SUBMITTED jobs become
-// PENDING or RUNNABLE by their dependencies, PENDING jobs follow their
-// dependencies, and RUNNABLE jobs are placed in compute environments by the
+// PENDING or RUNNABLE by their dependencies, the dependents of finished jobs
+// follow (dependencies.go), array parents materialize their children
+// (arrays.go), and RUNNABLE jobs are placed in compute environments by the
 // pure planner (plan.go) and handed to the runner as STARTING.
 //
-// One cycle is RunOnce: named phases (promote, resolve, place) that each read
+// One cycle is RunOnce: named phases (promote, propagate, expand, usage,
+// place, time_limits) that each read
 // a snapshot from the store and commit their decisions with compare-and-swap
 // transitions, so a decision that lost a race (a job cancelled meanwhile) is
 // simply dropped and looked at again next cycle. Decisions are idempotent:
@@ -17,6 +19,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -122,106 +125,54 @@ func (s *Scheduler) loop(ctx context.Context, done chan struct{}) {
 // Result reports one cycle.
 type Result struct {
 	Promoted int // SUBMITTED -> PENDING/RUNNABLE/FAILED
-	Resolved int // PENDING -> RUNNABLE/FAILED
+	Resolved int // dependents of finished jobs moved, array parents finished
+	Expanded int // array children materialized
 	Placed   int // RUNNABLE -> STARTING
 	Blocked  int // RUNNABLE jobs given a blocking reason
+	TimedOut int // RUNNABLE jobs cancelled by a queue's time limit action
 	// More means a phase hit its batch size; run again at once.
 	More bool
 }
 
-// RunOnce runs one scheduling cycle.
+// RunOnce runs one scheduling cycle: named phases, each reading what it
+// needs and committing its decisions with compare-and-swap transitions.
 func (s *Scheduler) RunOnce(ctx context.Context) (*Result, error) {
 	res := &Result{}
 	start := time.Now()
-	n, err := s.advance(ctx, gantry.JobStatusSubmitted)
-	if err != nil {
-		return res, err
+	var timings []any
+	phase := func(name string, fn func() error) error {
+		t0 := time.Now()
+		err := fn()
+		timings = append(timings, name+"_ms", time.Since(t0).Milliseconds())
+		return err
 	}
-	res.Promoted = n
-	tPromote := time.Since(start)
-	n, err = s.advance(ctx, gantry.JobStatusPending)
-	if err != nil {
-		return res, err
+	var err error
+	if err := phase("promote", func() error { res.Promoted, err = s.promote(ctx); return err }); err != nil {
+		return res, fmt.Errorf("promote: %w", err)
 	}
-	res.Resolved = n
-	tResolve := time.Since(start) - tPromote
-	if err := s.updateShareUsage(ctx); err != nil {
-		return res, err
+	if err := phase("propagate", func() error { res.Resolved, err = s.propagate(ctx); return err }); err != nil {
+		return res, fmt.Errorf("propagate: %w", err)
 	}
-	if err := s.place(ctx, res); err != nil {
-		return res, err
+	if err := phase("expand", func() error { res.Expanded, err = s.expand(ctx); return err }); err != nil {
+		return res, fmt.Errorf("expand: %w", err)
 	}
-	res.More = res.Promoted >= s.cfg.BatchSize || res.Placed >= s.cfg.BatchSize
-	if res.Promoted+res.Resolved+res.Placed+res.Blocked > 0 {
-		s.cfg.Logger.DebugContext(ctx, "scheduling cycle",
-			"promoted", res.Promoted, "resolved", res.Resolved, "placed", res.Placed, "blocked", res.Blocked,
-			"promote_ms", tPromote.Milliseconds(), "resolve_ms", tResolve.Milliseconds(),
-			"total_ms", time.Since(start).Milliseconds())
+	if err := phase("usage", func() error { return s.updateShareUsage(ctx) }); err != nil {
+		return res, fmt.Errorf("share usage: %w", err)
+	}
+	if err := phase("place", func() error { return s.place(ctx, res) }); err != nil {
+		return res, fmt.Errorf("place: %w", err)
+	}
+	if err := phase("time_limits", func() error { res.TimedOut, err = s.applyTimeLimits(ctx); return err }); err != nil {
+		return res, fmt.Errorf("time limits: %w", err)
+	}
+	res.More = res.Promoted >= s.cfg.BatchSize || res.Placed >= s.cfg.BatchSize || res.Expanded >= s.cfg.BatchSize*10
+	if res.Promoted+res.Resolved+res.Expanded+res.Placed+res.Blocked+res.TimedOut > 0 {
+		s.cfg.Logger.DebugContext(ctx, "scheduling cycle", append([]any{
+			"promoted", res.Promoted, "resolved", res.Resolved, "expanded", res.Expanded, "placed", res.Placed,
+			"blocked", res.Blocked, "timed_out", res.TimedOut, "total_ms", time.Since(start).Milliseconds(),
+		}, timings...)...)
 	}
 	return res, nil
-}
-
-// advance moves SUBMITTED or PENDING jobs by their dependencies: all
-// SUCCEEDED -> RUNNABLE, any FAILED -> FAILED ("Dependent Job failed"),
-// otherwise PENDING.
-func (s *Scheduler) advance(ctx context.Context, from gantry.JobStatus) (int, error) {
-	jobs, err := s.cfg.Store.JobList(ctx, &store.JobListParams{
-		Statuses: []gantry.JobStatus{from}, Order: store.JobListOldestFirst, Limit: s.cfg.BatchSize,
-	})
-	if err != nil || len(jobs) == 0 {
-		return 0, err
-	}
-	var depIDs []string
-	for _, j := range jobs {
-		for _, d := range j.DependsOn {
-			depIDs = append(depIDs, d.JobID)
-		}
-	}
-	deps := map[string]gantry.JobStatus{}
-	if len(depIDs) > 0 {
-		found, err := s.cfg.Store.JobGetMany(ctx, depIDs)
-		if err != nil {
-			return 0, err
-		}
-		for _, d := range found {
-			deps[d.JobID] = d.Status
-		}
-	}
-	moved := 0
-	now := s.cfg.Now().UnixMilli()
-	err = s.cfg.Store.InTx(ctx, func(ctx context.Context, tx store.Tx) error {
-		moved = 0
-		for _, j := range jobs {
-			to, reason := gantry.JobStatusRunnable, ""
-			for _, d := range j.DependsOn {
-				switch st, ok := deps[d.JobID]; {
-				case !ok || st == gantry.JobStatusFailed:
-					// A dependency that was purged counts as failed: it
-					// can never succeed now.
-					to, reason = gantry.JobStatusFailed, "Dependent Job failed"
-				case st != gantry.JobStatusSucceeded && to != gantry.JobStatusFailed:
-					to = gantry.JobStatusPending
-				}
-			}
-			if to == from {
-				continue
-			}
-			cp := *j
-			cp.Status, cp.StatusReason = to, reason
-			if to == gantry.JobStatusFailed {
-				cp.StoppedAt = now
-			}
-			if err := s.cfg.Transitioner.Transition(ctx, tx, &cp, from); err != nil {
-				if errors.Is(err, gantry.ErrConflict) {
-					continue // cancelled meanwhile
-				}
-				return err
-			}
-			moved++
-		}
-		return nil
-	})
-	return moved, err
 }
 
 // place runs the planner over the RUNNABLE heads of every queue and commits

@@ -132,6 +132,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		OpenLog: func(group, stream string) (io.WriteCloser, error) { return s.logs.Writer(group, stream) },
 		NodeID:  s.nodeID, Logger: cfg.Logger, StopGrace: cfg.StopGrace,
 		Wake: func() { wake() },
+		// Processes die with the server: stop them on a clean shutdown and
+		// record how each attempt ended, rather than leave it to recovery.
+		StopOnClose: cfg.Executor == "process",
 	})
 	s.control.SetStopper(s.runner)
 	s.scheduler = scheduler.New(scheduler.Config{
