@@ -270,9 +270,10 @@ func MergeContainer(def *ContainerProperties, o *ContainerOverrides, params map[
 }
 
 // SubstituteParameters replaces Ref::name tokens in s with params[name].
-// Tokens may stand alone or be embedded ("--in=Ref::file"); a name is the
-// longest run of letters, digits, '_' and '-'. Unknown names are left as they
-// are (reference §8, decision 1).
+// Tokens may stand alone or be embedded ("--in=Ref::file"); the name is the
+// run of letters, digits, '_' and '-' after the marker or, if no parameter
+// has that name, the run without '-' ("Ref::a-Ref::b" joins two values).
+// Unknown names are left as they are (reference §8, decision 1).
 func SubstituteParameters(s string, params map[string]string) string {
 	const marker = "Ref::"
 	if len(params) == 0 || !strings.Contains(s, marker) {
@@ -287,15 +288,23 @@ func SubstituteParameters(s string, params map[string]string) string {
 		}
 		b.WriteString(s[:i])
 		rest := s[i+len(marker):]
-		n := 0
-		for n < len(rest) && isParamChar(rest[n]) {
-			n++
+		long, short := 0, -1
+		for long < len(rest) && isParamChar(rest[long]) {
+			if rest[long] == '-' && short < 0 {
+				short = long
+			}
+			long++
 		}
-		name := rest[:n]
-		if v, ok := params[name]; ok && n > 0 {
-			b.WriteString(v)
-		} else {
-			b.WriteString(marker + name)
+		n := 0
+		for _, k := range []int{long, short} {
+			if v, ok := params[rest[:max(k, 0)]]; ok && k > 0 {
+				b.WriteString(v)
+				n = k
+				break
+			}
+		}
+		if n == 0 {
+			b.WriteString(marker)
 		}
 		s = rest[n:]
 	}
