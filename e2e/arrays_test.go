@@ -103,7 +103,7 @@ func TestNToNDependency(t *testing.T) {
 	a := submit(t, c, &batch.SubmitJobInput{JobName: aws.String("a"), JobQueue: aws.String(env.Queue), JobDefinition: aws.String(env.JobDefinition),
 		ArrayProperties: &types.ArrayProperties{Size: aws.Int32(3)},
 		ContainerOverrides: &types.ContainerOverrides{Command: []string{"sh", "-c",
-			`sleep 0.$((3 - AWS_BATCH_JOB_ARRAY_INDEX)); touch ` + dir + `/a$AWS_BATCH_JOB_ARRAY_INDEX`}}})
+			`sleep $((3 - AWS_BATCH_JOB_ARRAY_INDEX)); touch ` + dir + `/a$AWS_BATCH_JOB_ARRAY_INDEX`}}})
 	b := submit(t, c, &batch.SubmitJobInput{JobName: aws.String("b"), JobQueue: aws.String(env.Queue), JobDefinition: aws.String(env.JobDefinition),
 		ArrayProperties: &types.ArrayProperties{Size: aws.Int32(3)},
 		DependsOn:       []types.JobDependency{{JobId: aws.String(a), Type: types.ArrayJobDependencyNToN}},
@@ -115,7 +115,8 @@ func TestNToNDependency(t *testing.T) {
 		require.GreaterOrEqual(t, aws.ToInt64(bi.StartedAt), aws.ToInt64(ai.StoppedAt))
 		require.Equal(t, fmt.Sprintf("%s:%d", a, i), aws.ToString(bi.DependsOn[0].JobId))
 	}
-	// B's child 2 depends on A's child 2 only: it can start before A's child 0 ends.
+	// B's child 2 depends on A's child 2 only: it starts before A's child 0
+	// ends (A's child 0 runs 2 s longer than A's child 2).
 	b2, a0 := describe(t, c, b+":2"), describe(t, c, a+":0")
 	require.Less(t, aws.ToInt64(b2.StartedAt), aws.ToInt64(a0.StoppedAt))
 

@@ -20,9 +20,6 @@ func (s *Service) CreateJobQueue(ctx context.Context, in *gantry.CreateJobQueueI
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	if in.SchedulingPolicyArn != "" {
-		return nil, gantry.ClientErrorf("schedulingPolicyArn: scheduling policies (fair share) are not supported by Gantry yet")
-	}
 	arn := s.cfg.ARN.ARN(gantry.ResourceJobQueue, in.JobQueueName)
 	q := &gantry.JobQueue{
 		JobQueueName:             in.JobQueueName,
@@ -41,6 +38,12 @@ func (s *Service) CreateJobQueue(ctx context.Context, in *gantry.CreateJobQueueI
 			return err
 		}
 		q.ComputeEnvironmentOrder = order
+		if in.SchedulingPolicyArn != "" {
+			// A fair share queue for life (reference §4.2).
+			if q.SchedulingPolicyArn, err = resolveSchedulingPolicy(ctx, tx, in.SchedulingPolicyArn); err != nil {
+				return err
+			}
+		}
 		existing, err := tx.JobQueueList(ctx, &store.JobQueueListParams{})
 		if err != nil {
 			return err
@@ -105,9 +108,6 @@ func (s *Service) UpdateJobQueue(ctx context.Context, in *gantry.UpdateJobQueueI
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	if in.SchedulingPolicyArn != "" {
-		return nil, gantry.ClientErrorf("schedulingPolicyArn: scheduling policies (fair share) are not supported by Gantry yet")
-	}
 	name, _, err := gantry.ResolveName("jobQueue", gantry.ResourceJobQueue, in.JobQueue)
 	if err != nil {
 		return nil, err
@@ -117,6 +117,16 @@ func (s *Service) UpdateJobQueue(ctx context.Context, in *gantry.UpdateJobQueueI
 		q, err = tx.JobQueueGet(ctx, name)
 		if err != nil {
 			return notFound(err, "jobQueue", in.JobQueue)
+		}
+		if in.SchedulingPolicyArn != "" {
+			// A FIFO queue never gets a policy; a fair share queue's policy
+			// can be replaced but not removed (reference §4.2).
+			if q.SchedulingPolicyArn == "" {
+				return gantry.ClientErrorf("schedulingPolicyArn: job queue %s was created without a scheduling policy (FIFO) and cannot be given one", q.JobQueueName)
+			}
+			if q.SchedulingPolicyArn, err = resolveSchedulingPolicy(ctx, tx, in.SchedulingPolicyArn); err != nil {
+				return err
+			}
 		}
 		if in.State != "" {
 			q.State = in.State

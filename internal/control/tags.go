@@ -159,6 +159,17 @@ func (s *Service) modifyTags(ctx context.Context, arn string, fn func(map[string
 			}
 			j.Tags = tags
 			return s.tr.Transition(ctx, tx, j, j.Status)
+		case gantry.ResourceSchedulingPolicy:
+			sp, err := tx.SchedulingPolicyGet(ctx, p.Name)
+			if err != nil {
+				return notFound(err, "resourceArn", arn)
+			}
+			tags, write, err := apply(sp.Tags)
+			if !write {
+				return err
+			}
+			sp.Tags = tags
+			return tx.SchedulingPolicyUpdate(ctx, sp)
 		default:
 			return gantry.ClientErrorf("resourceArn: %s resources cannot be tagged", p.Type)
 		}

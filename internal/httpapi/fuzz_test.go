@@ -21,6 +21,8 @@ var operations = []string{
 	"createjobqueue", "updatejobqueue", "deletejobqueue", "describejobqueues",
 	"registerjobdefinition", "deregisterjobdefinition", "describejobdefinitions",
 	"submitjob", "describejobs", "listjobs", "canceljob", "terminatejob",
+	"createschedulingpolicy", "updateschedulingpolicy", "deleteschedulingpolicy", "describeschedulingpolicies",
+	"listschedulingpolicies", "getjobqueuesnapshot",
 }
 
 // FuzzRequestDecoding sends arbitrary bodies to every operation and checks

@@ -37,6 +37,15 @@ type Server struct {
 	Logger  *slog.Logger
 	// Ready reports whether /healthz should answer 200.
 	Ready func() bool
+	// QueueSnapshots answers GetJobQueueSnapshot (the scheduler, which
+	// knows the dispatch order). Without it the operation is refused.
+	QueueSnapshots QueueSnapshotter
+}
+
+// QueueSnapshotter computes a queue's front of queue in dispatch order.
+// *scheduler.Scheduler implements it.
+type QueueSnapshotter interface {
+	GetJobQueueSnapshot(ctx context.Context, in *control.GetJobQueueSnapshotInput) (*control.GetJobQueueSnapshotOutput, error)
 }
 
 type ctxKey int
@@ -94,6 +103,12 @@ func (s *Server) Handler() http.Handler {
 	route("ListJobs", op(MaxBodyBytes, c.ListJobs))
 	route("CancelJob", op(MaxBodyBytes, c.CancelJob))
 	route("TerminateJob", op(MaxBodyBytes, c.TerminateJob))
+	route("CreateSchedulingPolicy", op(MaxBodyBytes, c.CreateSchedulingPolicy))
+	route("UpdateSchedulingPolicy", op(MaxBodyBytes, c.UpdateSchedulingPolicy))
+	route("DeleteSchedulingPolicy", op(MaxBodyBytes, c.DeleteSchedulingPolicy))
+	route("DescribeSchedulingPolicies", op(MaxBodyBytes, c.DescribeSchedulingPolicies))
+	route("ListSchedulingPolicies", op(MaxBodyBytes, c.ListSchedulingPolicies))
+	route("GetJobQueueSnapshot", op(MaxBodyBytes, s.getJobQueueSnapshot))
 
 	mux.Handle("GET /v1/tags/{arn...}", s.logged(logger, "ListTagsForResource", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		arn, err := pathARN(r)
@@ -140,6 +155,14 @@ func (s *Server) Handler() http.Handler {
 		WriteError(w, &gantry.Error{Code: "UnknownOperationException", Message: fmt.Sprintf("%s %s is not an AWS Batch operation", r.Method, r.URL.Path)})
 	})
 	return mux
+}
+
+// getJobQueueSnapshot delegates to QueueSnapshots.
+func (s *Server) getJobQueueSnapshot(ctx context.Context, in *control.GetJobQueueSnapshotInput) (*control.GetJobQueueSnapshotOutput, error) {
+	if s.QueueSnapshots == nil {
+		return nil, gantry.ClientErrorf("GetJobQueueSnapshot is not available on this server")
+	}
+	return s.QueueSnapshots.GetJobQueueSnapshot(ctx, in)
 }
 
 // pathARN extracts the percent-encoded ARN of the tag routes. The escaped

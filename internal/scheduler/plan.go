@@ -33,6 +33,9 @@ type Queue struct {
 	Priority int32
 	CEs      []string // ARNs in computeEnvironmentOrder
 	Jobs     []JobRef
+	// FairShare is set for a queue with a scheduling policy: its jobs are
+	// then dispatched by share (fairshare.go) instead of FIFO.
+	FairShare *FairShare
 }
 
 // JobRef is a RUNNABLE job as the planner sees it.
@@ -40,6 +43,11 @@ type JobRef struct {
 	ID           string
 	Resources    gantry.Resources
 	StatusReason string
+	// The fields below order the jobs of a fair share queue; FIFO queues
+	// ignore them.
+	ShareIdentifier    string
+	SchedulingPriority int32
+	CreatedAt          int64 // ms
 }
 
 // Snapshot is the immutable input of one planning cycle.
@@ -82,6 +90,10 @@ type Plan struct {
 // jobs are not starved; lower-priority queues may still use what is left. A
 // job that no environment of its queue could ever hold is reported Blocked
 // and does not hold back its queue.
+//
+// A fair share queue (Queue.FairShare set) orders its jobs by share instead
+// of FIFO and may keep part of its environments free for new shares; see
+// planFairShare.
 func ComputePlan(s *Snapshot) *Plan {
 	ces := make(map[string]*CE, len(s.CEs))
 	for arn, ce := range s.CEs {
@@ -94,32 +106,64 @@ func ComputePlan(s *Snapshot) *Plan {
 	})
 	plan := &Plan{}
 	for _, q := range queues {
-	jobs:
-		for _, j := range q.Jobs {
-			if s.MaxPlacements > 0 && len(plan.Placements) >= s.MaxPlacements {
-				return plan
-			}
-			if reason := neverFits(j.Resources, q, ces); reason != "" {
-				if reason != j.StatusReason {
-					plan.Blocked = append(plan.Blocked, Blocked{JobID: j.ID, Reason: reason})
-				}
-				continue
-			}
-			for _, arn := range q.CEs {
-				ce := ces[arn]
-				if ce == nil || !ce.Enabled || !fits(j.Resources, ce.Used, ce) {
-					continue
-				}
-				ce.Used.VCPUs += j.Resources.VCPUs
-				ce.Used.MemoryMiB += j.Resources.MemoryMiB
-				ce.Used.GPUs += j.Resources.GPUs
-				plan.Placements = append(plan.Placements, Placement{JobID: j.ID, QueueArn: q.Arn, CEArn: arn, CEName: ce.Name})
-				continue jobs
-			}
-			break // head of line waits for capacity
+		var full bool
+		if q.FairShare != nil {
+			full = planFairShare(q, ces, plan, s.MaxPlacements)
+		} else {
+			full = planFIFO(q, ces, plan, s.MaxPlacements)
+		}
+		if full {
+			return plan
 		}
 	}
 	return plan
+}
+
+// planFIFO places q's jobs in order until one has to wait for capacity. It
+// reports whether the cycle's placement cap was reached.
+func planFIFO(q Queue, ces map[string]*CE, plan *Plan, maxPlacements int) (full bool) {
+	for _, j := range q.Jobs {
+		if maxPlacements > 0 && len(plan.Placements) >= maxPlacements {
+			return true
+		}
+		if block(j, q, ces, plan) {
+			continue
+		}
+		if !place(j, q, ces, plan) {
+			break // head of line waits for capacity
+		}
+	}
+	return false
+}
+
+// block reports a job that no environment of q could ever hold (unless it
+// already carries the same reason) and tells the caller to skip it.
+func block(j JobRef, q Queue, ces map[string]*CE, plan *Plan) bool {
+	reason := neverFits(j.Resources, q, ces)
+	if reason == "" {
+		return false
+	}
+	if reason != j.StatusReason {
+		plan.Blocked = append(plan.Blocked, Blocked{JobID: j.ID, Reason: reason})
+	}
+	return true
+}
+
+// place puts j in the first environment of q with room for it, and reports
+// whether there was one.
+func place(j JobRef, q Queue, ces map[string]*CE, plan *Plan) bool {
+	for _, arn := range q.CEs {
+		ce := ces[arn]
+		if ce == nil || !ce.Enabled || !fits(j.Resources, ce.Used, ce) {
+			continue
+		}
+		ce.Used.VCPUs += j.Resources.VCPUs
+		ce.Used.MemoryMiB += j.Resources.MemoryMiB
+		ce.Used.GPUs += j.Resources.GPUs
+		plan.Placements = append(plan.Placements, Placement{JobID: j.ID, QueueArn: q.Arn, CEArn: arn, CEName: ce.Name})
+		return true
+	}
+	return false
 }
 
 // fits reports whether need fits on top of used within ce's maxima.

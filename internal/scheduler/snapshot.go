@@ -2,14 +2,20 @@ package scheduler
 
 import (
 	"context"
+	"errors"
+	"maps"
+	"math"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/gantrybatch/gantry"
 	"github.com/gantrybatch/gantry/store"
 )
 
 // snapshot reads what the planner needs: queues, environments with the
-// capacity in use, and the head of each queue's RUNNABLE jobs.
+// capacity in use, and the head of each queue's RUNNABLE jobs (with the
+// share state of fair share queues).
 func (s *Scheduler) snapshot(ctx context.Context) (*Snapshot, map[string]*gantry.Job, error) {
 	queues, err := s.cfg.Store.JobQueueList(ctx, &store.JobQueueListParams{})
 	if err != nil {
@@ -37,27 +43,147 @@ func (s *Scheduler) snapshot(ctx context.Context) (*Snapshot, map[string]*gantry
 	}
 	jobs := map[string]*gantry.Job{}
 	for _, q := range queues {
-		runnable, err := s.cfg.Store.JobList(ctx, &store.JobListParams{
-			QueueArn: q.JobQueueArn, Statuses: []gantry.JobStatus{gantry.JobStatusRunnable},
-			Order: store.JobListOldestFirst, Limit: s.cfg.BatchSize,
-		})
+		sq, runnable, err := s.queueInput(ctx, q)
 		if err != nil {
 			return nil, nil, err
 		}
 		if len(runnable) == 0 {
 			continue
 		}
-		sq := Queue{Arn: q.JobQueueArn, Name: q.JobQueueName, Priority: q.Priority}
-		for _, o := range q.ComputeEnvironmentOrder {
-			sq.CEs = append(sq.CEs, o.ComputeEnvironment)
-		}
-		for _, j := range runnable {
-			jobs[j.JobID] = j
-			sq.Jobs = append(sq.Jobs, JobRef{ID: j.JobID, Resources: j.Resources, StatusReason: j.StatusReason})
+		for id, j := range runnable {
+			jobs[id] = j
 		}
 		snap.Queues = append(snap.Queues, sq)
 	}
 	return snap, jobs, nil
+}
+
+// shareHeadLimit bounds the RUNNABLE jobs read per known share of a fair
+// share queue whose oldest BatchSize jobs all belong to other shares.
+const shareHeadLimit = 100
+
+// queueInput reads one queue as the planner sees it: the head of its
+// RUNNABLE jobs (oldest first) and, for a fair share queue, the share state.
+// It returns the jobs by id; there are none if the queue has no RUNNABLE job.
+//
+// A fair share queue's oldest BatchSize jobs may all belong to a few busy
+// shares. The jobs of the other shares the queue knows (those with recorded
+// usage and those its policy names exactly) are then read too, up to
+// shareHeadLimit each, so that they are not hidden behind the busy ones.
+func (s *Scheduler) queueInput(ctx context.Context, q *gantry.JobQueue) (Queue, map[string]*gantry.Job, error) {
+	sq := Queue{Arn: q.JobQueueArn, Name: q.JobQueueName, Priority: q.Priority}
+	for _, o := range q.ComputeEnvironmentOrder {
+		sq.CEs = append(sq.CEs, o.ComputeEnvironment)
+	}
+	runnable, err := s.cfg.Store.JobList(ctx, &store.JobListParams{
+		QueueArn: q.JobQueueArn, Statuses: []gantry.JobStatus{gantry.JobStatusRunnable},
+		Order: store.JobListOldestFirst, Limit: s.cfg.BatchSize,
+	})
+	if err != nil || len(runnable) == 0 {
+		return sq, nil, err
+	}
+	if q.SchedulingPolicyArn != "" {
+		st, err := s.shareState(ctx, q)
+		if err != nil {
+			return sq, nil, err
+		}
+		sq.FairShare = &FairShare{
+			Policy: st.policy, Usage: map[string]float64{}, Running: st.running,
+			ExpectedCycle: s.cfg.Interval.Seconds(),
+		}
+		for _, u := range st.usage {
+			sq.FairShare.Usage[u.ShareIdentifier] = u.Usage
+		}
+		if len(runnable) >= s.cfg.BatchSize {
+			more, err := s.hiddenShareJobs(ctx, q, st, runnable)
+			if err != nil {
+				return sq, nil, err
+			}
+			runnable = append(runnable, more...)
+		}
+	}
+	jobs := make(map[string]*gantry.Job, len(runnable))
+	for _, j := range runnable {
+		jobs[j.JobID] = j
+		var prio int32
+		if j.SchedulingPriority != nil {
+			prio = *j.SchedulingPriority
+		}
+		sq.Jobs = append(sq.Jobs, JobRef{
+			ID: j.JobID, Resources: j.Resources, StatusReason: j.StatusReason,
+			ShareIdentifier: j.ShareIdentifier, SchedulingPriority: prio, CreatedAt: j.CreatedAt,
+		})
+	}
+	return sq, jobs, nil
+}
+
+// hiddenShareJobs reads the RUNNABLE jobs of the known shares of q that have
+// none among runnable.
+func (s *Scheduler) hiddenShareJobs(ctx context.Context, q *gantry.JobQueue, st *shareState, runnable []*gantry.Job) ([]*gantry.Job, error) {
+	seen := map[string]bool{}
+	for _, j := range runnable {
+		seen[j.ShareIdentifier] = true
+	}
+	known := map[string]bool{}
+	for _, u := range st.usage {
+		known[u.ShareIdentifier] = true
+	}
+	if st.policy != nil {
+		for _, a := range st.policy.ShareDistribution {
+			if !strings.HasSuffix(a.ShareIdentifier, "*") {
+				known[a.ShareIdentifier] = true
+			}
+		}
+	}
+	var out []*gantry.Job
+	for _, share := range slices.Sorted(maps.Keys(known)) {
+		if share == "" || seen[share] { // "" would not filter
+			continue
+		}
+		jobs, err := s.cfg.Store.JobList(ctx, &store.JobListParams{
+			QueueArn: q.JobQueueArn, Statuses: []gantry.JobStatus{gantry.JobStatusRunnable}, ShareIdentifier: share,
+			Order: store.JobListOldestFirst, Limit: shareHeadLimit,
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, jobs...)
+	}
+	return out, nil
+}
+
+// shareState is what the store knows of a fair share queue's shares.
+type shareState struct {
+	policy  *gantry.FairsharePolicy // nil if the policy was deleted meanwhile
+	usage   []*store.ShareUsage
+	running map[string]float64 // vCPUs of STARTING and RUNNING jobs per share
+}
+
+func (s *Scheduler) shareState(ctx context.Context, q *gantry.JobQueue) (*shareState, error) {
+	st := &shareState{running: map[string]float64{}}
+	if p, ok := gantry.ParseARN(q.SchedulingPolicyArn); ok {
+		policy, err := s.cfg.Store.SchedulingPolicyGet(ctx, p.Name)
+		switch {
+		case err == nil:
+			st.policy = policy.FairsharePolicy
+		case !errors.Is(err, gantry.ErrNotFound):
+			return nil, err
+		}
+	}
+	var err error
+	if st.usage, err = s.cfg.Store.ShareUsageList(ctx, q.JobQueueArn); err != nil {
+		return nil, err
+	}
+	active, err := s.cfg.Store.JobList(ctx, &store.JobListParams{
+		QueueArn: q.JobQueueArn, Statuses: []gantry.JobStatus{gantry.JobStatusStarting, gantry.JobStatusRunning},
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, j := range active {
+		st.running[j.ShareIdentifier] += j.Resources.VCPUs
+	}
+	return st, nil
 }
 
 // TagMaxGPUs is a compute environment resource tag declaring how many GPUs
@@ -74,5 +200,53 @@ func maxGPUs(ce *gantry.ComputeEnvironment) int64 {
 }
 
 // updateShareUsage records the vCPU time each share of each fair share queue
-// used since the last cycle, decayed by the policy's shareDecaySeconds.
-func (s *Scheduler) updateShareUsage(ctx context.Context) error { return nil }
+// used since the last cycle, decayed by the policy's shareDecaySeconds:
+// usage = usage·exp(-dt/decay) + vCPUs of the share's STARTING and RUNNING
+// jobs × dt (DecayUsage). Every known share is rewritten each cycle, so that
+// dt is always the time since the previous cycle.
+func (s *Scheduler) updateShareUsage(ctx context.Context) error {
+	queues, err := s.cfg.Store.JobQueueList(ctx, &store.JobQueueListParams{})
+	if err != nil {
+		return err
+	}
+	now := s.cfg.Now().UnixMilli()
+	var rows []*store.ShareUsage
+	for _, q := range queues {
+		if q.SchedulingPolicyArn == "" {
+			continue
+		}
+		st, err := s.shareState(ctx, q)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, advanceUsage(q.JobQueueArn, float64(st.policy.DecaySeconds()), st.usage, st.running, now)...)
+	}
+	return s.cfg.Store.ShareUsageUpsert(ctx, rows)
+}
+
+// advanceUsage returns the usage rows of one queue as of now (ms): every
+// recorded share decayed and charged for the time since its row was
+// written, and a zero row for a share that runs jobs for the first time (it
+// is charged from the next cycle on). Rows already at now are left out.
+func advanceUsage(queueArn string, decay float64, prev []*store.ShareUsage, running map[string]float64, now int64) []*store.ShareUsage {
+	var out []*store.ShareUsage
+	seen := make(map[string]bool, len(prev))
+	for _, u := range prev {
+		seen[u.ShareIdentifier] = true
+		if u.UpdatedAt >= now {
+			continue
+		}
+		dt := float64(now-u.UpdatedAt) / 1000
+		usage := DecayUsage(u.Usage, running[u.ShareIdentifier], dt, decay)
+		if math.IsNaN(usage) || math.IsInf(usage, 0) {
+			usage = 0
+		}
+		out = append(out, &store.ShareUsage{QueueArn: queueArn, ShareIdentifier: u.ShareIdentifier, Usage: usage, UpdatedAt: now})
+	}
+	for _, share := range slices.Sorted(maps.Keys(running)) {
+		if !seen[share] && running[share] > 0 {
+			out = append(out, &store.ShareUsage{QueueArn: queueArn, ShareIdentifier: share, UpdatedAt: now})
+		}
+	}
+	return out
+}

@@ -153,7 +153,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}
 		verifier = &sigv4auth.Verifier{Credentials: creds}
 	}
-	api := &httpapi.Server{Control: s.control, Logger: cfg.Logger, Ready: s.ready.Load}
+	api := &httpapi.Server{Control: s.control, Logger: cfg.Logger, Ready: s.ready.Load, QueueSnapshots: s.scheduler}
 	s.http = &http.Server{
 		Handler:           httpapi.WithRequestID(cfg.Logger, sigv4auth.Middleware(verifier, api.Handler())),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -40,15 +40,15 @@ LIMIT ?2`
 WHERE id = ?1 AND status = ?23`
 	jobDependencyInsert = `INSERT OR IGNORE INTO job_dependencies (depends_on, job_id)
 SELECT value, ?1 FROM json_each(?2)`
-	jobDependentList = jobSelect + ` WHERE id IN (SELECT job_id FROM job_dependencies WHERE depends_on = ?1)`
+	jobDependentList      = jobSelect + ` WHERE id IN (SELECT job_id FROM job_dependencies WHERE depends_on = ?1)`
 	jobCountByArrayStatus = `SELECT status, count(*) FROM jobs WHERE array_parent = ?1 GROUP BY status`
 	jobFinishedInsert     = `INSERT OR IGNORE INTO jobs_finished (job_id) VALUES (?1)`
 	jobFinishedList       = `SELECT job_id FROM jobs_finished ORDER BY seq LIMIT ?1`
 	jobFinishedDelete     = `DELETE FROM jobs_finished WHERE job_id IN (SELECT value FROM json_each(?1))`
-	jobExists = `SELECT 1 FROM jobs WHERE id = ?1`
+	jobExists             = `SELECT 1 FROM jobs WHERE id = ?1`
 
 	// jobSelect is the projection scanned by scanJob.
-	jobSelect  = `SELECT detail, compute_environment, vcpus, memory_mib, gpus, task_id, executor_handle, updated_at,
+	jobSelect = `SELECT detail, compute_environment, vcpus, memory_mib, gpus, task_id, executor_handle, updated_at,
     array_parent, array_size, array_expanded, deps FROM jobs`
 	jobGet     = jobSelect + ` WHERE id = ?1`
 	jobGetMany = jobSelect + ` WHERE id IN (SELECT value FROM json_each(?1))`
@@ -108,6 +108,7 @@ var readQueries = []string{
 	jobDefinitionGet, jobDefinitionGetActive, jobDefinitionLatestRevision, jobDefinitionList,
 	jobQueueGet, jobQueueList,
 	metaGet,
+	schedulingPolicyGet, schedulingPolicyList, shareUsageList,
 }
 
 // writeQueries are prepared on the writer only.
@@ -119,6 +120,7 @@ var writeQueries = []string{
 	jobDefinitionInsert, jobDefinitionUpdate,
 	jobQueueDelete, jobQueueInsert, jobQueueUpdate,
 	metaSet,
+	schedulingPolicyDelete, schedulingPolicyInsert, schedulingPolicyUpdate, shareUsageUpsert,
 }
 
 // noLimit is SQLite's LIMIT for "all rows".

@@ -54,6 +54,7 @@ func Exercise(t *testing.T, newStore NewStoreFunc) {
 			exerciseJobList(t, mode.newTx)
 			exerciseEvents(t, mode.newTx)
 			exerciseMeta(t, mode.newTx)
+			exerciseSchedulingPolicies(t, mode.newTx)
 		})
 	}
 	t.Run("Transactions", func(t *testing.T) {
