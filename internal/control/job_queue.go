@@ -200,6 +200,9 @@ func (s *Service) DeleteJobQueue(ctx context.Context, in *DeleteJobQueueInput) (
 			}
 			failJob(j, reason, s.nowMillis())
 			j.IsCancelled = ptr(true)
+			if j.IsArrayParent() {
+				j.ArrayExpanded = j.ArraySize // children not yet created never will be
+			}
 			if err := s.tr.Transition(ctx, tx, j, from); err != nil {
 				return err
 			}
