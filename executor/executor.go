@@ -7,7 +7,13 @@
 // calls Recover with each persisted Handle of a job that was STARTING or
 // RUNNING; an executor that can reattach (Docker, Kubernetes) does so and the
 // runner goes on to Wait, one that cannot (processes die with the server)
-// returns ErrTaskLost and the runner fails or retries the attempt.
+// returns ErrTaskLost and the runner fails or retries the attempt. Recover
+// may fill in h.Data when it finds the task by its labels (an attempt whose
+// handle was never recorded).
+//
+// Wait returns only after every process of the attempt is gone and its output
+// has been delivered to Output. After Wait has returned a result the executor
+// may forget the task. Stop reaches every process of the attempt.
 package executor
 
 import (
@@ -59,6 +65,9 @@ type Task struct {
 	// Output receives the attempt's stdout and stderr as they are written.
 	// It is safe for concurrent use.
 	Output io.Writer
+	// LogsSince, on Recover, is the time of the last output already
+	// captured: an executor that can replay output resumes after it.
+	LogsSince time.Time
 }
 
 // Handle is what the runner stores to find an attempt again.
@@ -86,6 +95,20 @@ type StartError struct {
 }
 
 func (e *StartError) Error() string { return e.Reason }
+
+// Capacitor is implemented by executors that know the size of what they run
+// on (a Docker engine's CPUs and memory). The scheduler never places a job
+// larger than this, and reports such a job as blocked.
+type Capacitor interface {
+	Capacity(ctx context.Context) (gantry.Resources, error)
+}
+
+// Cleaner is implemented by executors that can leave resources behind after
+// a crash (stopped containers). Cleanup removes those of every attempt for
+// which keep returns false, and reports how many it removed.
+type Cleaner interface {
+	Cleanup(ctx context.Context, keep func(taskID string) bool) (int, error)
+}
 
 // ErrTaskLost means the executor has no such task (it died with the server,
 // or was removed behind Gantry's back).
