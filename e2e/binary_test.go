@@ -135,7 +135,9 @@ func tryStartServer(t *testing.T, bin, dataDir string, try int, extraArgs []stri
 	defer logFile.Close() // the child has its own copy
 
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	args := append([]string{"server", "--addr", addr, "--data-dir", dataDir,
+	// The process executor unless the test asks otherwise (a later
+	// --executor in extraArgs wins).
+	args := append([]string{"server", "--addr", addr, "--data-dir", dataDir, "--executor", "process",
 		"--scheduler-interval", "50ms", "--stop-grace", "2s"}, extraArgs...)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = serverEnv()

@@ -18,13 +18,35 @@ need() { # need CMD PACKAGE-HINT
 
 need go "Go 1.26+"
 # End-to-end tests drive Gantry with the real aws CLI and boto3. The machine
-# image ships both; install them from PyPI only if they are missing.
+# image ships both; this tries PyPI only if they are missing (and fails
+# clearly where PyPI is unreachable).
 if ! command -v aws >/dev/null 2>&1 || ! python3 -c 'import boto3' >/dev/null 2>&1; then
   log "installing the aws CLI and boto3"
   python3 -m pip install --quiet awscli boto3
 fi
 need aws "pip install awscli"
 python3 -c 'import boto3' || { echo "missing python module boto3" >&2; exit 1; }
+# The Docker executor's tests need a Docker engine and a static busybox to
+# build their images FROM scratch (no registry is needed or used).
+if ! command -v dockerd >/dev/null 2>&1 || [ ! -x /bin/busybox ] || ! ldd /bin/busybox 2>&1 | grep -q 'not a dynamic'; then
+  log "installing docker.io and busybox-static"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq docker.io busybox-static >/dev/null
+fi
+if ! docker version >/dev/null 2>&1; then
+  log "starting dockerd"
+  nohup dockerd >/tmp/gantry-dockerd.log 2>&1 &
+  for _ in $(seq 1 120); do
+    docker version >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  if ! docker version >/dev/null 2>&1; then
+    echo "dockerd did not start:" >&2
+    tail -n 50 /tmp/gantry-dockerd.log >&2
+    exit 1
+  fi
+fi
 export GANTRY_REQUIRE_TOOLS=1 # tests fail instead of skipping when a tool is missing
 
 log "gofmt"

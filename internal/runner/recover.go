@@ -38,10 +38,14 @@ func (r *Runner) Recover(ctx context.Context) (*RecoverResult, error) {
 			return res, fmt.Errorf("open log stream of job %s: %w", job.JobID, err)
 		}
 		task := r.buildTask(job, syncWriter(out))
+		if r.cfg.LastLogTime != nil {
+			task.LogsSince = r.cfg.LastLogTime(group, stream)
+		}
 		err = r.cfg.Executor.Recover(ctx, h, task)
-		if err != nil || job.Status == gantry.JobStatusStarting || job.ExecutorHandle == "" {
-			// A STARTING job has no recorded handle, so Gantry cannot know
-			// whether its attempt ran; never start it a second time.
+		if err != nil || h.Data == "" {
+			// The executor has no such attempt (processes die with the
+			// server). A STARTING job without a handle may or may not have
+			// started; it is never started a second time.
 			out.Close()
 			if err != nil && !errors.Is(err, executor.ErrTaskLost) {
 				r.cfg.Logger.ErrorContext(ctx, "recover attempt", "job_id", job.JobID, "error", err)
@@ -49,6 +53,13 @@ func (r *Runner) Recover(ctx context.Context) (*RecoverResult, error) {
 			r.finish(ctx, job.JobID, outcome{lost: true})
 			res.Lost++
 			continue
+		}
+		if job.Status == gantry.JobStatusStarting {
+			// Found by its labels: the attempt started but its RUNNING was
+			// never recorded.
+			if err := r.recordRunning(ctx, job, h, stream, r.cfg.Now().UnixMilli()); err != nil {
+				return res, err
+			}
 		}
 		a := &attempt{jobID: job.JobID, handle: h}
 		r.mu.Lock()
@@ -67,6 +78,22 @@ func (r *Runner) Recover(ctx context.Context) (*RecoverResult, error) {
 	}
 	if len(jobs) > 0 {
 		r.cfg.Logger.InfoContext(ctx, "recovered attempts", "reattached", res.Reattached, "lost", res.Lost)
+	}
+	if c, ok := r.cfg.Executor.(executor.Cleaner); ok {
+		keep := map[string]bool{}
+		r.mu.Lock()
+		for _, a := range r.running {
+			if a.handle != nil {
+				keep[a.handle.TaskID] = true
+			}
+		}
+		r.mu.Unlock()
+		n, err := c.Cleanup(ctx, func(taskID string) bool { return keep[taskID] })
+		if err != nil {
+			r.cfg.Logger.ErrorContext(ctx, "clean up leftover attempts", "error", err)
+		} else if n > 0 {
+			r.cfg.Logger.InfoContext(ctx, "removed leftovers of finished attempts", "count", n)
+		}
 	}
 	return res, nil
 }

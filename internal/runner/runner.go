@@ -57,6 +57,12 @@ type Config struct {
 	StopOnClose bool
 	// CloseGrace bounds how long Close waits for stopped attempts (default 10s).
 	CloseGrace time.Duration
+	// LastLogTime returns the time of the last event of a log stream (zero
+	// if none), so a reattached attempt's output resumes after it.
+	LastLogTime func(group, stream string) time.Time
+	// Env is added to every attempt's environment unless the job sets the
+	// same variable (the callback endpoint and credentials).
+	Env []string
 }
 
 // Runner runs attempts. It is safe for concurrent use.
@@ -228,6 +234,12 @@ func (r *Runner) buildTask(job *gantry.Job, out io.Writer) *executor.Task {
 	if p, ok := gantry.ParseARN(ceName); ok {
 		ceName = p.Name
 	}
+	for _, kv := range r.cfg.Env {
+		name, _, _ := strings.Cut(kv, "=")
+		if !hasEnv(c.Environment, name) {
+			env = append(env, kv)
+		}
+	}
 	env = append(env,
 		"AWS_BATCH_JOB_ID="+job.JobID,
 		"AWS_BATCH_JOB_ATTEMPT="+strconv.Itoa(job.Attempt()),
@@ -284,8 +296,23 @@ func (r *Runner) run(job *gantry.Job, a *attempt) {
 		r.finish(ctx, job.JobID, outcome{startErr: reason})
 		return
 	}
-	startedAt := r.cfg.Now().UnixMilli()
-	err = r.cfg.Store.InTx(ctx, func(ctx context.Context, tx store.Tx) error {
+	if err := r.recordRunning(ctx, job, h, stream, r.cfg.Now().UnixMilli()); err != nil {
+		log.Error("record RUNNING", "error", err)
+	}
+	r.mu.Lock()
+	a.handle = h
+	stopped = a.stopReq
+	r.mu.Unlock()
+	if stopped {
+		r.StopJob(job.JobID)
+	}
+	r.wait(ctx, job, a, h, out)
+}
+
+// recordRunning moves a job from STARTING to RUNNING with its handle, log
+// stream and task ARN.
+func (r *Runner) recordRunning(ctx context.Context, job *gantry.Job, h *executor.Handle, stream string, startedAt int64) error {
+	return r.cfg.Store.InTx(ctx, func(ctx context.Context, tx store.Tx) error {
 		j, err := tx.JobGet(ctx, job.JobID)
 		if err != nil {
 			return err
@@ -300,19 +327,9 @@ func (r *Runner) run(job *gantry.Job, a *attempt) {
 		if j.IsTerminated == nil {
 			j.StatusReason = ""
 		}
+		job.StartedAt = startedAt
 		return r.cfg.Transitioner.Transition(ctx, tx, j, gantry.JobStatusStarting)
 	})
-	if err != nil {
-		log.Error("record RUNNING", "error", err)
-	}
-	r.mu.Lock()
-	a.handle = h
-	stopped = a.stopReq
-	r.mu.Unlock()
-	if stopped {
-		r.StopJob(job.JobID)
-	}
-	r.wait(ctx, job, a, h, out)
 }
 
 // wait waits for the attempt, enforcing its timeout, and records the end.
@@ -451,6 +468,15 @@ func applyOutcome(j *gantry.Job, o outcome, now int64, nodeID string) {
 	default:
 		j.Status, j.StatusReason, j.StoppedAt = gantry.JobStatusFailed, statusReason, now
 	}
+}
+
+func hasEnv(env []gantry.KeyValuePair, name string) bool {
+	for _, kv := range env {
+		if kv.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 func truncate(s string, n int) string {

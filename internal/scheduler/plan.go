@@ -56,7 +56,16 @@ type Snapshot struct {
 	CEs    map[string]CE
 	// MaxPlacements bounds the placements of one cycle (0 = unbounded).
 	MaxPlacements int
+	// Host, when set, is the capacity of what every environment runs on
+	// (a Docker engine's CPUs and memory) with Used summed over all of
+	// them: no placement may exceed it, and a job larger than it is
+	// blocked.
+	Host *CE
 }
+
+// hostKey holds the snapshot's Host in the planner's working map of
+// environments, so every placement also charges it.
+const hostKey = "\x00host"
 
 // Placement moves a job to STARTING in a compute environment.
 type Placement struct {
@@ -95,10 +104,14 @@ type Plan struct {
 // of FIFO and may keep part of its environments free for new shares; see
 // planFairShare.
 func ComputePlan(s *Snapshot) *Plan {
-	ces := make(map[string]*CE, len(s.CEs))
+	ces := make(map[string]*CE, len(s.CEs)+1)
 	for arn, ce := range s.CEs {
 		c := ce
 		ces[arn] = &c
+	}
+	if s.Host != nil {
+		h := *s.Host
+		ces[hostKey] = &h
 	}
 	queues := slices.Clone(s.Queues)
 	slices.SortStableFunc(queues, func(a, b Queue) int {
@@ -152,14 +165,22 @@ func block(j JobRef, q Queue, ces map[string]*CE, plan *Plan) bool {
 // place puts j in the first environment of q with room for it, and reports
 // whether there was one.
 func place(j JobRef, q Queue, ces map[string]*CE, plan *Plan) bool {
+	host := ces[hostKey]
+	if host != nil && !fits(j.Resources, host.Used, host) {
+		return false
+	}
 	for _, arn := range q.CEs {
 		ce := ces[arn]
 		if ce == nil || !ce.Enabled || !fits(j.Resources, ce.Used, ce) {
 			continue
 		}
-		ce.Used.VCPUs += j.Resources.VCPUs
-		ce.Used.MemoryMiB += j.Resources.MemoryMiB
-		ce.Used.GPUs += j.Resources.GPUs
+		for _, c := range []*CE{ce, host} {
+			if c != nil {
+				c.Used.VCPUs += j.Resources.VCPUs
+				c.Used.MemoryMiB += j.Resources.MemoryMiB
+				c.Used.GPUs += j.Resources.GPUs
+			}
+		}
 		plan.Placements = append(plan.Placements, Placement{JobID: j.ID, QueueArn: q.Arn, CEArn: arn, CEName: ce.Name})
 		return true
 	}
@@ -176,6 +197,10 @@ func fits(need, used gantry.Resources, ce *CE) bool {
 // neverFits returns the blocking reason if no environment of q could hold
 // the job even when empty, or "" if one could.
 func neverFits(need gantry.Resources, q Queue, ces map[string]*CE) string {
+	if h := ces[hostKey]; h != nil && !fits(need, gantry.Resources{}, h) {
+		return fmt.Sprintf("%s Gantry: the job needs %g vCPU and %d MiB memory; %s has %g CPUs and %d MiB memory.",
+			ReasonJobRequirement, need.VCPUs, need.MemoryMiB, h.Name, h.MaxVCPUs, h.MaxMemoryMiB)
+	}
 	var maxVCPU float64
 	var maxMem, maxGPU int64
 	var biggest string

@@ -90,6 +90,26 @@ func TestComputePlan(t *testing.T) {
 			},
 			wantPlaced: []string{"a@u", "b@u"},
 		},
+		"host capacity bounds every environment": {
+			snap: Snapshot{
+				Host: &CE{Name: "the Docker engine", MaxVCPUs: 2, MaxMemoryMiB: 1024, MaxGPUs: -1, Used: res(1, 0)},
+				CEs:  map[string]CE{"ce1": ce("ce1", 8, 0), "ce2": ce("ce2", 8, 0)},
+				Queues: []Queue{
+					{Arn: "q1", Name: "q1", Priority: 2, CEs: []string{"ce1"}, Jobs: []JobRef{job("a", 1), job("b", 1)}},
+					{Arn: "q2", Name: "q2", Priority: 1, CEs: []string{"ce2"}, Jobs: []JobRef{job("c", 1)}},
+				},
+			},
+			wantPlaced: []string{"a@ce1"},
+		},
+		"job larger than the host is blocked": {
+			snap: Snapshot{
+				Host:   &CE{Name: "the Docker engine", MaxVCPUs: 2, MaxMemoryMiB: 1024, MaxGPUs: -1},
+				CEs:    map[string]CE{"ce1": ce("ce1", 8, 0)},
+				Queues: []Queue{{Arn: "q", Name: "q", CEs: []string{"ce1"}, Jobs: []JobRef{job("wide", 4), job("a", 1)}}},
+			},
+			wantPlaced:  []string{"a@ce1"},
+			wantBlocked: []string{"wide:MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT"},
+		},
 		"placement cap per cycle": {
 			snap: Snapshot{
 				MaxPlacements: 1,

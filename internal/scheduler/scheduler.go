@@ -43,6 +43,10 @@ type Config struct {
 	Interval time.Duration
 	// BatchSize bounds the jobs each phase reads per round (default 1000).
 	BatchSize int
+	// HostCapacity, when set, is the capacity of the engine every
+	// environment runs on (nil: unbounded); HostName names it in reasons.
+	HostCapacity *gantry.Resources
+	HostName     string
 }
 
 // Scheduler runs scheduling cycles.

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"maps"
@@ -30,6 +31,14 @@ func (s *Scheduler) snapshot(ctx context.Context) (*Snapshot, map[string]*gantry
 		return nil, nil, err
 	}
 	snap := &Snapshot{CEs: make(map[string]CE, len(ces)), MaxPlacements: s.cfg.BatchSize}
+	if h := s.cfg.HostCapacity; h != nil {
+		host := &CE{Name: cmp.Or(s.cfg.HostName, "the host"), Enabled: true, MaxVCPUs: h.VCPUs, MaxMemoryMiB: h.MemoryMiB, MaxGPUs: -1}
+		for _, u := range used {
+			host.Used.VCPUs += u.VCPUs
+			host.Used.MemoryMiB += u.MemoryMiB
+		}
+		snap.Host = host
+	}
 	for _, ce := range ces {
 		snap.CEs[ce.ComputeEnvironmentArn] = CE{
 			Arn:          ce.ComputeEnvironmentArn,

@@ -25,7 +25,6 @@ import (
 
 	"github.com/gantrybatch/gantry"
 	"github.com/gantrybatch/gantry/executor"
-	"github.com/gantrybatch/gantry/executor/execprocess"
 	"github.com/gantrybatch/gantry/internal/control"
 	"github.com/gantrybatch/gantry/internal/httpapi"
 	"github.com/gantrybatch/gantry/internal/joblog"
@@ -42,7 +41,8 @@ type Config struct {
 	Addr string
 	// DataDir holds the database, job logs and work directories.
 	DataDir string
-	// Executor names the executor: "process" (docker and kubernetes later).
+	// Executor names the executor: "auto" (Docker if an engine answers,
+	// else processes), "docker" or "process".
 	Executor string
 	// Region and AccountID appear in every ARN.
 	Region    string
@@ -57,13 +57,19 @@ type Config struct {
 	SchedulerInterval time.Duration
 	// KeepWorkDirs keeps each attempt's working directory after it ends.
 	KeepWorkDirs bool
+	// Docker configures the Docker executor.
+	Docker DockerConfig
+	// AdvertiseURL is the endpoint jobs use to call Gantry back
+	// (AWS_ENDPOINT_URL). Default: the listen address for processes, the
+	// Docker bridge gateway for containers.
+	AdvertiseURL string
 	Logger       *slog.Logger
 }
 
 func (c *Config) applyDefaults() {
 	c.Addr = cmp.Or(c.Addr, "127.0.0.1:8420")
 	c.DataDir = cmp.Or(c.DataDir, "gantry-data")
-	c.Executor = cmp.Or(c.Executor, "process")
+	c.Executor = cmp.Or(c.Executor, "auto")
 	c.Region = cmp.Or(c.Region, "us-east-1")
 	c.AccountID = cmp.Or(c.AccountID, "000000000000")
 	c.StopGrace = cmp.Or(c.StopGrace, 30*time.Second)
@@ -86,6 +92,9 @@ type Server struct {
 	nodeID    string
 	closeOnce sync.Once
 	closeErr  error
+	// bridge is the extra listener on the Docker bridge (see bridgeListener).
+	bridge      net.Listener
+	callbackURL string
 }
 
 // New opens everything and recovers the previous run's attempts, but does
@@ -95,6 +104,11 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s := &Server{cfg: cfg, serveErr: make(chan error, 1)}
 	defer func() {
 		if err != nil {
+			for _, ln := range []net.Listener{s.listener, s.bridge} {
+				if ln != nil {
+					_ = ln.Close()
+				}
+			}
 			s.closeStores()
 		}
 	}()
@@ -113,14 +127,28 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	switch cfg.Executor {
-	case "process":
-		s.exec = execprocess.New(execprocess.Config{WorkRoot: filepath.Join(cfg.DataDir, "work"), KeepWorkDirs: cfg.KeepWorkDirs, Logger: cfg.Logger})
-	case "docker", "kubernetes", "auto":
-		return nil, fmt.Errorf("executor %q is not available yet; use --executor process", cfg.Executor)
-	default:
-		return nil, fmt.Errorf("unknown executor %q (want process)", cfg.Executor)
+	if s.exec, err = newExecutor(ctx, &cfg); err != nil {
+		return nil, err
 	}
+	s.cfg.Executor = cfg.Executor // "auto" resolved
+	host, err := hostCapacity(ctx, s.exec)
+	if err != nil {
+		return nil, err
+	}
+	if s.listener, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	callbackURL := cfg.AdvertiseURL
+	if callbackURL == "" {
+		callbackURL = "http://" + s.listener.Addr().String()
+		if cfg.Executor == "docker" && cfg.Docker.Network != "host" {
+			port := s.listener.Addr().(*net.TCPAddr).Port
+			if s.bridge, callbackURL = bridgeListener(cfg.Logger, port); s.bridge == nil {
+				callbackURL = ""
+			}
+		}
+	}
+	s.callbackURL = callbackURL
 	arn := gantry.ARNBuilder{Region: cfg.Region, AccountID: cfg.AccountID}
 	var wake func()
 	s.control = control.New(control.Config{
@@ -134,12 +162,16 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Wake: func() { wake() },
 		// Processes die with the server: stop them on a clean shutdown and
 		// record how each attempt ended, rather than leave it to recovery.
+		// Containers live on and are reattached by the next start.
 		StopOnClose: cfg.Executor == "process",
+		LastLogTime: s.lastLogTime,
+		Env:         callbackEnvIf(callbackURL, cfg.Region),
 	})
 	s.control.SetStopper(s.runner)
 	s.scheduler = scheduler.New(scheduler.Config{
 		Store: s.store, Transitioner: s.control.Transitioner(), Dispatch: s.runner.Dispatch,
 		Logger: cfg.Logger, Interval: cfg.SchedulerInterval,
+		HostCapacity: host, HostName: "the Docker engine",
 	})
 	wake = s.scheduler.Wake
 	if _, err := s.runner.Recover(ctx); err != nil {
@@ -164,11 +196,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 
 // Start listens and begins scheduling. It returns once the API is ready.
 func (s *Server) Start(ctx context.Context) error {
-	ln, err := net.Listen("tcp", s.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	s.listener = ln
+	ln := s.listener
 	s.scheduler.Start(context.WithoutCancel(ctx))
 	go func() {
 		err := s.http.Serve(ln)
@@ -177,9 +205,12 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 		s.serveErr <- err
 	}()
+	if s.bridge != nil {
+		go func() { _ = s.http.Serve(s.bridge) }()
+	}
 	s.ready.Store(true)
 	s.cfg.Logger.InfoContext(ctx, "gantry server ready", "addr", ln.Addr().String(), "data_dir", s.cfg.DataDir,
-		"executor", s.exec.Name(), "node_id", s.nodeID, "sigv4", s.cfg.CredentialsFile != "")
+		"executor", s.exec.Name(), "node_id", s.nodeID, "sigv4", s.cfg.CredentialsFile != "", "callback_url", s.callbackURL)
 	return nil
 }
 
@@ -238,4 +269,26 @@ func nodeID(ctx context.Context, st store.Store) (string, error) {
 		return "", fmt.Errorf("store node id: %w", err)
 	}
 	return id, nil
+}
+
+// lastLogTime is the time of the last event of a log stream, or zero.
+func (s *Server) lastLogTime(group, stream string) time.Time {
+	infos, err := s.logs.Streams(group, stream)
+	if err != nil {
+		return time.Time{}
+	}
+	for _, in := range infos {
+		if in.Name == stream && in.LastEventTimestamp > 0 {
+			return time.UnixMilli(in.LastEventTimestamp)
+		}
+	}
+	return time.Time{}
+}
+
+// callbackEnvIf is callbackEnv, or nothing when no address is reachable.
+func callbackEnvIf(url, region string) []string {
+	if url == "" {
+		return nil
+	}
+	return callbackEnv(url, region)
 }
