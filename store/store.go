@@ -60,6 +60,9 @@ type Tx interface {
 	// JobDeleteStopped removes up to Limit (0 = no limit) terminal jobs that
 	// stopped before a time, and returns how many it removed.
 	JobDeleteStopped(ctx context.Context, params *JobDeleteStoppedParams) (int, error)
+	// JobCountActiveShares counts the distinct share identifiers of a
+	// queue's jobs that have not finished (SUBMITTED through RUNNING).
+	JobCountActiveShares(ctx context.Context, queueArn string) (int, error)
 	// JobCountByArrayStatus counts an array parent's materialized children
 	// by status.
 	JobCountByArrayStatus(ctx context.Context, parentID string) (map[gantry.JobStatus]int64, error)

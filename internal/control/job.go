@@ -61,6 +61,11 @@ func (s *Service) SubmitJob(ctx context.Context, in *gantry.SubmitJobInput) (*Su
 		if in.ShareIdentifier == "" && q.SchedulingPolicyArn != "" {
 			return gantry.ClientErrorf("shareIdentifier: required for job queue %s, which has a fair share scheduling policy", q.JobQueueName)
 		}
+		if in.ShareIdentifier != "" {
+			if err := checkShareLimit(ctx, tx, q, in.ShareIdentifier); err != nil {
+				return err
+			}
+		}
 		def, err := resolveJobDefinition(ctx, tx, in.JobDefinition)
 		if err != nil {
 			return err
@@ -83,6 +88,28 @@ func (s *Service) SubmitJob(ctx context.Context, in *gantry.SubmitJobInput) (*Su
 
 // checkDependencies checks that every named job exists and that an N_TO_N
 // dependency names an array job of the same size.
+// MaxActiveShares is AWS's limit of share identifiers with unfinished jobs
+// in one fair share queue.
+const MaxActiveShares = 500
+
+// checkShareLimit refuses a job that would make a 501st share active.
+func checkShareLimit(ctx context.Context, tx store.Tx, q *gantry.JobQueue, share string) error {
+	same, err := tx.JobList(ctx, &store.JobListParams{QueueArn: q.JobQueueArn, ShareIdentifier: share, Limit: 1, Statuses: []gantry.JobStatus{
+		gantry.JobStatusSubmitted, gantry.JobStatusPending, gantry.JobStatusRunnable, gantry.JobStatusStarting, gantry.JobStatusRunning,
+	}})
+	if err != nil || len(same) > 0 {
+		return err // the share is already active
+	}
+	n, err := tx.JobCountActiveShares(ctx, q.JobQueueArn)
+	if err != nil {
+		return err
+	}
+	if n >= MaxActiveShares {
+		return gantry.ClientErrorf("shareIdentifier: job queue %s already has %d active share identifiers, the maximum", q.JobQueueName, MaxActiveShares)
+	}
+	return nil
+}
+
 func checkDependencies(ctx context.Context, tx store.Tx, deps []gantry.JobDependency, arraySize int32) error {
 	var ids []string
 	for _, d := range deps {

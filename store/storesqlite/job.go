@@ -30,6 +30,12 @@ func (q *querier) JobCapacityInUse(ctx context.Context) (map[string]gantry.Resou
 	return out, wrap(rows.Err(), "job capacity in use")
 }
 
+func (q *querier) JobCountActiveShares(ctx context.Context, queueArn string) (int, error) {
+	var n int
+	err := q.read.queryRow(ctx, jobCountActiveShares, queueArn).Scan(&n)
+	return n, wrap(err, "count active shares of %q", queueArn)
+}
+
 func (q *querier) JobCountByQueueStatus(ctx context.Context) ([]*store.JobCount, error) {
 	rows, err := q.read.query(ctx, jobCountByQueueStatus)
 	if err != nil {

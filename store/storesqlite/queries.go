@@ -42,10 +42,12 @@ WHERE id = ?1 AND status = ?23`
 SELECT value, ?1 FROM json_each(?2)`
 	jobDependentList      = jobSelect + ` WHERE id IN (SELECT job_id FROM job_dependencies WHERE depends_on = ?1)`
 	jobCountByArrayStatus = `SELECT status, count(*) FROM jobs WHERE array_parent = ?1 GROUP BY status`
-	jobFinishedInsert     = `INSERT OR IGNORE INTO jobs_finished (job_id) VALUES (?1)`
-	jobFinishedList       = `SELECT job_id FROM jobs_finished ORDER BY seq LIMIT ?1`
-	jobFinishedDelete     = `DELETE FROM jobs_finished WHERE job_id IN (SELECT value FROM json_each(?1))`
-	jobExists             = `SELECT 1 FROM jobs WHERE id = ?1`
+	jobCountActiveShares  = `SELECT count(DISTINCT share_identifier) FROM jobs
+WHERE queue_arn = ?1 AND status IN ('SUBMITTED', 'PENDING', 'RUNNABLE', 'STARTING', 'RUNNING') AND share_identifier <> ''`
+	jobFinishedInsert = `INSERT OR IGNORE INTO jobs_finished (job_id) VALUES (?1)`
+	jobFinishedList   = `SELECT job_id FROM jobs_finished ORDER BY seq LIMIT ?1`
+	jobFinishedDelete = `DELETE FROM jobs_finished WHERE job_id IN (SELECT value FROM json_each(?1))`
+	jobExists         = `SELECT 1 FROM jobs WHERE id = ?1`
 
 	// jobSelect is the projection scanned by scanJob.
 	jobSelect = `SELECT detail, compute_environment, vcpus, memory_mib, gpus, task_id, executor_handle, updated_at,
@@ -104,7 +106,7 @@ var readQueries = []string{
 	computeEnvironmentGet, computeEnvironmentList,
 	eventList,
 	jobGet, jobGetMany, jobCapacityInUse, jobCountByQueueStatus,
-	jobDependentList, jobCountByArrayStatus, jobFinishedList,
+	jobDependentList, jobCountByArrayStatus, jobFinishedList, jobCountActiveShares,
 	jobDefinitionGet, jobDefinitionGetActive, jobDefinitionLatestRevision, jobDefinitionList,
 	jobQueueGet, jobQueueList,
 	metaGet,

@@ -43,6 +43,25 @@ func exerciseJobs(t *testing.T, newTx newTxFunc) {
 			require.NoError(t, tx.JobInsert(ctx, Job(func(j *gantry.Job) { j.JobName = job.JobName })))
 		})
 
+		t.Run("CountActiveShares", func(t *testing.T) {
+			t.Parallel()
+			tx, ctx := newTx(t), t.Context()
+			q := ARNs.ARN(gantry.ResourceJobQueue, "shares-"+Job().JobID)
+			in := func(share string, st gantry.JobStatus) *gantry.Job {
+				return Job(func(j *gantry.Job) { j.JobQueue, j.ShareIdentifier, j.Status = q, share, st })
+			}
+			for _, j := range []*gantry.Job{
+				in("a", gantry.JobStatusRunnable), in("a", gantry.JobStatusRunning), in("b", gantry.JobStatusPending),
+				in("c", gantry.JobStatusSucceeded), in("", gantry.JobStatusRunnable),
+				Job(func(j *gantry.Job) { j.ShareIdentifier, j.Status = "d", gantry.JobStatusRunnable }), // another queue
+			} {
+				require.NoError(t, tx.JobInsert(ctx, j))
+			}
+			n, err := tx.JobCountActiveShares(ctx, q)
+			require.NoError(t, err)
+			require.Equal(t, 2, n, "a and b; c has finished, d is in another queue")
+		})
+
 		t.Run("GetMissingIsNotFound", func(t *testing.T) {
 			t.Parallel()
 			tx, ctx := newTx(t), t.Context()
