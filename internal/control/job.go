@@ -82,6 +82,9 @@ func (s *Service) SubmitJob(ctx context.Context, in *gantry.SubmitJobInput) (*Su
 	if err != nil {
 		return nil, internal("submit job", err)
 	}
+	if s.tr.OnTransition != nil {
+		s.tr.OnTransition("", gantry.JobStatusSubmitted)
+	}
 	s.cfg.Wake()
 	return &SubmitJobOutput{JobArn: job.JobArn, JobName: job.JobName, JobID: job.JobID}, nil
 }

@@ -28,6 +28,11 @@ type Transitioner struct {
 	Now    func() time.Time
 	Events bool
 	Logger *slog.Logger
+	// OnTransition, if set, observes every status change (metrics). It runs
+	// inside the caller's transaction, before commit.
+	OnTransition func(from, to gantry.JobStatus)
+	// OnQueueBlocked, if set, observes every job found blocked (metrics).
+	OnQueueBlocked func(queue string)
 }
 
 // Transition writes job (already modified by the caller, with job.Status set
@@ -53,6 +58,9 @@ func (t *Transitioner) Transition(ctx context.Context, tx store.Tx, job *gantry.
 			return err
 		}
 	}
+	if t.OnTransition != nil {
+		t.OnTransition(from, job.Status)
+	}
 	t.Logger.DebugContext(ctx, "job transition", "job_id", job.JobID, "queue", job.JobQueue,
 		"from", string(from), "to", string(job.Status), "reason", job.StatusReason)
 	if !t.Events {
@@ -64,6 +72,9 @@ func (t *Transitioner) Transition(ctx context.Context, tx store.Tx, job *gantry.
 // QueueBlocked records a "Batch Job Queue Blocked" event for a job that cannot
 // be placed.
 func (t *Transitioner) QueueBlocked(ctx context.Context, tx store.Tx, job *gantry.Job) error {
+	if t.OnQueueBlocked != nil {
+		t.OnQueueBlocked(job.JobQueue)
+	}
 	if !t.Events {
 		return nil
 	}

@@ -37,6 +37,15 @@ type Server struct {
 	Logger  *slog.Logger
 	// Ready reports whether /healthz should answer 200.
 	Ready func() bool
+	// Targets serves the JSON 1.1 protocols that share the port (CloudWatch
+	// Logs, EventBridge): `POST /` with `X-Amz-Target: <prefix>.<Op>` goes to
+	// the handler registered for <prefix> (e.g. "Logs_20140328").
+	Targets map[string]http.Handler
+	// Extra are further routes on the same mux (e.g. "GET /metrics").
+	Extra map[string]http.Handler
+	// ObserveRequest, if set, observes every API request: the operation,
+	// "OK" or the AWS error code, and the handling time (metrics).
+	ObserveRequest func(operation, code string, d time.Duration)
 	// QueueSnapshots answers GetJobQueueSnapshot (the scheduler, which
 	// knows the dispatch order). Without it the operation is refused.
 	QueueSnapshots QueueSnapshotter
@@ -151,7 +160,19 @@ func (s *Server) Handler() http.Handler {
 		}
 		_, _ = io.WriteString(w, "ok\n")
 	})
+	for pattern, h := range s.Extra {
+		mux.Handle(pattern, h)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if target := r.Header.Get("X-Amz-Target"); target != "" && r.Method == http.MethodPost && r.URL.Path == "/" {
+			prefix, _, _ := strings.Cut(target, ".")
+			if h, ok := s.Targets[prefix]; ok {
+				s.logged(logger, target, h).ServeHTTP(w, r)
+				return
+			}
+			WriteError(w, &gantry.Error{Code: "UnknownOperationException", Message: fmt.Sprintf("X-Amz-Target %q names no service Gantry serves", target)})
+			return
+		}
 		WriteError(w, &gantry.Error{Code: "UnknownOperationException", Message: fmt.Sprintf("%s %s is not an AWS Batch operation", r.Method, r.URL.Path)})
 	})
 	return mux
@@ -293,6 +314,10 @@ func (s *Server) logged(logger *slog.Logger, opName string, h http.Handler) http
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		h.ServeHTTP(rec, r)
+		if s.ObserveRequest != nil {
+			code := cmp.Or(rec.Header().Get("X-Amzn-ErrorType"), "OK")
+			s.ObserveRequest(opName, code, time.Since(start))
+		}
 		level := slog.LevelDebug
 		switch {
 		case rec.status >= 500:

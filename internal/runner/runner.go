@@ -63,6 +63,11 @@ type Config struct {
 	// Env is added to every attempt's environment unless the job sets the
 	// same variable (the callback endpoint and credentials).
 	Env []string
+	// OnStarted, if set, observes every attempt recorded RUNNING (metrics).
+	OnStarted func(job *gantry.Job)
+	// OnExecutorError, if set, observes executor failures by kind
+	// ("start", "wait", "lost") (metrics).
+	OnExecutorError func(kind string)
 }
 
 // Runner runs attempts. It is safe for concurrent use.
@@ -293,6 +298,7 @@ func (r *Runner) run(job *gantry.Job, a *attempt) {
 		} else {
 			log.Error("start attempt", "error", err)
 		}
+		r.executorError("start")
 		r.finish(ctx, job.JobID, outcome{startErr: reason})
 		return
 	}
@@ -328,8 +334,20 @@ func (r *Runner) recordRunning(ctx context.Context, job *gantry.Job, h *executor
 			j.StatusReason = ""
 		}
 		job.StartedAt = startedAt
-		return r.cfg.Transitioner.Transition(ctx, tx, j, gantry.JobStatusStarting)
+		if err := r.cfg.Transitioner.Transition(ctx, tx, j, gantry.JobStatusStarting); err != nil {
+			return err
+		}
+		if r.cfg.OnStarted != nil {
+			r.cfg.OnStarted(j)
+		}
+		return nil
 	})
+}
+
+func (r *Runner) executorError(kind string) {
+	if r.cfg.OnExecutorError != nil {
+		r.cfg.OnExecutorError(kind)
+	}
 }
 
 // wait waits for the attempt, enforcing its timeout, and records the end.
@@ -362,6 +380,7 @@ func (r *Runner) wait(ctx context.Context, job *gantry.Job, a *attempt, h *execu
 		o.lost = true
 	case err != nil:
 		r.cfg.Logger.Error("wait for attempt", "job_id", job.JobID, "error", err)
+		r.executorError("wait")
 		o.lost = true
 	case r.isClosing() && r.cfg.StopOnClose && (res.ExitCode == 143 || res.ExitCode == 137):
 		// Killed by the server's shutdown, as a crash would have: the host

@@ -28,6 +28,7 @@ import (
 	"github.com/gantrybatch/gantry/internal/control"
 	"github.com/gantrybatch/gantry/internal/httpapi"
 	"github.com/gantrybatch/gantry/internal/joblog"
+	"github.com/gantrybatch/gantry/internal/metrics"
 	"github.com/gantrybatch/gantry/internal/runner"
 	"github.com/gantrybatch/gantry/internal/scheduler"
 	"github.com/gantrybatch/gantry/internal/sigv4auth"
@@ -92,6 +93,7 @@ type Server struct {
 	nodeID    string
 	closeOnce sync.Once
 	closeErr  error
+	metrics   *metrics.Metrics
 	// bridge is the extra listener on the Docker bridge (see bridgeListener).
 	bridge      net.Listener
 	callbackURL string
@@ -150,15 +152,20 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	s.callbackURL = callbackURL
 	arn := gantry.ARNBuilder{Region: cfg.Region, AccountID: cfg.AccountID}
+	s.metrics = metrics.New(s.store, cfg.Logger)
 	var wake func()
 	s.control = control.New(control.Config{
 		Store: s.store, ARN: arn, Logger: cfg.Logger, Policy: cfg.Policy,
 		Wake: func() { wake() },
 	})
+	tr := s.control.Transitioner()
+	tr.OnTransition, tr.OnQueueBlocked = s.metrics.Transition, s.metrics.QueueBlocked
 	s.runner = runner.New(runner.Config{
-		Store: s.store, Executor: s.exec, Transitioner: s.control.Transitioner(), ARN: arn,
-		OpenLog: func(group, stream string) (io.WriteCloser, error) { return s.logs.Writer(group, stream) },
-		NodeID:  s.nodeID, Logger: cfg.Logger, StopGrace: cfg.StopGrace,
+		Store: s.store, Executor: s.exec, Transitioner: tr, ARN: arn,
+		OpenLog:         s.openLog,
+		OnStarted:       s.metrics.Started,
+		OnExecutorError: func(kind string) { s.metrics.ExecutorError(s.exec.Name(), kind) },
+		NodeID:          s.nodeID, Logger: cfg.Logger, StopGrace: cfg.StopGrace,
 		Wake: func() { wake() },
 		// Processes die with the server: stop them on a clean shutdown and
 		// record how each attempt ended, rather than leave it to recovery.
@@ -186,6 +193,8 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		verifier = &sigv4auth.Verifier{Credentials: creds}
 	}
 	api := &httpapi.Server{Control: s.control, Logger: cfg.Logger, Ready: s.ready.Load, QueueSnapshots: s.scheduler}
+	api.ObserveRequest = s.metrics.Request
+	api.Extra = map[string]http.Handler{"GET /metrics": s.metrics.Handler()}
 	s.http = &http.Server{
 		Handler:           httpapi.WithRequestID(cfg.Logger, sigv4auth.Middleware(verifier, api.Handler())),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -269,6 +278,26 @@ func nodeID(ctx context.Context, st store.Store) (string, error) {
 		return "", fmt.Errorf("store node id: %w", err)
 	}
 	return id, nil
+}
+
+// openLog opens an attempt's log stream, counting the bytes written.
+func (s *Server) openLog(group, stream string) (io.WriteCloser, error) {
+	w, err := s.logs.Writer(group, stream)
+	if err != nil {
+		return nil, err
+	}
+	return countingWriter{WriteCloser: w, count: s.metrics.LogBytes}, nil
+}
+
+type countingWriter struct {
+	io.WriteCloser
+	count func(int)
+}
+
+func (c countingWriter) Write(p []byte) (int, error) {
+	n, err := c.WriteCloser.Write(p)
+	c.count(n)
+	return n, err
 }
 
 // lastLogTime is the time of the last event of a log stream, or zero.
