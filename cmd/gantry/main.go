@@ -1,7 +1,7 @@
 // Command gantry is Gantry's single binary: `gantry server` runs the
 // AWS Batch-compatible service, and the other subcommands (submit, jobs,
-// describe, cancel, terminate) are a client for daily use without the AWS
-// CLI. Every flag can also be set with an environment variable GANTRY_<FLAG>
+// describe, logs, cancel, terminate) are a client for daily use without the
+// AWS CLI. Every flag can also be set with an environment variable GANTRY_<FLAG>
 // (upper case, dashes as underscores), e.g. GANTRY_DATA_DIR.
 package main
 

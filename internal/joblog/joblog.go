@@ -16,6 +16,11 @@
 // file, which lets readers binary-search time ranges. Read tokens are byte
 // offsets of line starts, which never move in an append-only file.
 //
+// A group's directory also holds .group.json, its creation time and
+// retention (see SetRetention and Purge). A stream stops growing at the
+// Store's size cap (WithMaxStreamBytes): one last marker event says so and
+// further output is dropped.
+//
 // One Store owns a directory; several processes must not write to the same
 // directory.
 package joblog
@@ -55,6 +60,8 @@ const (
 	eventOverhead = 26
 	// maxNameLen is CloudWatch's limit on group and stream names.
 	maxNameLen = 512
+	// DefaultMaxStreamBytes is the default size cap of one stream.
+	DefaultMaxStreamBytes = 1 << 30
 	// headerPrefix starts a stream file's first line.
 	headerPrefix = "#gantry-joblog v1 "
 	fileSuffix   = ".log"
@@ -65,12 +72,17 @@ var ErrInvalidToken = errors.New("joblog: invalid token")
 
 // Store is a directory of log streams. It is safe for concurrent use.
 type Store struct {
-	dir string
-	now func() time.Time
+	dir            string
+	now            func() time.Time
+	maxStreamBytes int64 // 0: unlimited
 
 	mu      sync.Mutex
 	closed  bool
 	streams map[streamKey]*streamFile // streams with open Writers
+
+	purging sync.Once     // StartPurging's loop is started once
+	done    chan struct{} // closed by Close: stops the purge loop
+	wg      sync.WaitGroup
 }
 
 type streamKey struct{ group, stream string }
@@ -84,23 +96,44 @@ func WithClock(_ testing.TB, now func() time.Time) Option {
 	return func(s *Store) { s.now = now }
 }
 
+// WithMaxStreamBytes caps the size of each stream file (default
+// DefaultMaxStreamBytes; 0 or less: unlimited). Past the cap a Writer
+// appends one marker event, "[gantry: log stream truncated at N bytes]",
+// and drops further output without error, so that a job printing without
+// end neither fills the disk nor grows memory.
+func WithMaxStreamBytes(n int64) Option {
+	return func(s *Store) { s.maxStreamBytes = max(n, 0) }
+}
+
 // Open opens (creating it if needed) the store in dir.
 func Open(dir string, opts ...Option) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("joblog: open %s: %w", dir, err)
 	}
-	s := &Store{dir: dir, now: time.Now, streams: map[streamKey]*streamFile{}}
+	s := &Store{
+		dir: dir, now: time.Now, maxStreamBytes: DefaultMaxStreamBytes,
+		streams: map[streamKey]*streamFile{}, done: make(chan struct{}),
+	}
 	for _, opt := range opts {
 		opt(s)
 	}
 	return s, nil
 }
 
-// Close closes the files of Writers still open; their later writes fail.
+// Close stops the purge loop and closes the files of Writers still open;
+// their later writes fail.
 func (s *Store) Close() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
 	s.closed = true
+	close(s.done)
+	s.mu.Unlock()
+	s.wg.Wait() // the purge loop takes s.mu: wait for it unlocked
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	var errs []error
 	for k, sf := range s.streams {
 		sf.mu.Lock()

@@ -46,10 +46,17 @@ type ReadParams struct {
 // Both tokens are always set; a Read that hands back the token it was given
 // has reached the end of the stream in that direction.
 type ReadResult struct {
-	Events            []Event
+	Events []Event
+	// Offsets are the events' byte offsets in the stream, increasing: an
+	// event's identity, and where TokenAt resumes reading.
+	Offsets           []int64
 	NextForwardToken  string
 	NextBackwardToken string
 }
+
+// TokenAt returns the forward token of the event at offset (see
+// ReadResult.Offsets): a Read with it starts with that event.
+func TokenAt(offset int64) string { return "f/" + strconv.FormatInt(offset, 10) }
 
 // Read returns events of a stream with CloudWatch GetLogEvents semantics:
 // without a token, the last Limit events in the time range (or the first,
@@ -108,12 +115,15 @@ func (s *Store) Read(ctx context.Context, p *ReadParams) (*ReadResult, error) {
 
 	var (
 		events     []Event
+		offsets    []int64
 		first, end int64
 	)
 	if forward {
-		events, first, end, err = readForward(f, max(pos, lo), hi, limit)
+		events, offsets, end, err = readForward(f, max(pos, lo), hi, limit)
+		first = max(pos, lo)
 	} else {
-		events, first, end, err = readBackward(f, lo, min(pos, hi), limit)
+		events, offsets, first, err = readBackward(f, lo, min(pos, hi), limit)
+		end = min(pos, hi)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("joblog: read %s: %w", path, err)
@@ -124,6 +134,7 @@ func (s *Store) Read(ctx context.Context, p *ReadParams) (*ReadResult, error) {
 	}
 	return &ReadResult{
 		Events:            events,
+		Offsets:           offsets,
 		NextForwardToken:  "f/" + strconv.FormatInt(end, 10),
 		NextBackwardToken: "b/" + strconv.FormatInt(first, 10),
 	}, nil
@@ -163,12 +174,12 @@ func parseLine(line []byte) (Event, error) {
 	return Event{Timestamp: t, IngestionTime: i, Message: string(msg)}, nil
 }
 
-// readForward returns events from the line starting at from, stopping at
-// hi, after limit events or after maxReadBytes of messages. first and end
-// delimit the events read.
-func readForward(f *os.File, from, hi int64, limit int) (events []Event, first, end int64, err error) {
+// readForward returns events, and their offsets, from the line starting
+// at from, stopping at hi, after limit events or after maxReadBytes of
+// messages. end is the offset after the events read.
+func readForward(f *os.File, from, hi int64, limit int) (events []Event, offsets []int64, end int64, err error) {
 	if from >= hi {
-		return nil, from, from, nil
+		return nil, nil, from, nil
 	}
 	r := bufio.NewReaderSize(io.NewSectionReader(f, from, hi-from), 64<<10)
 	pos, size := from, 0
@@ -184,23 +195,24 @@ func readForward(f *os.File, from, hi int64, limit int) (events []Event, first, 
 			line = long
 		}
 		if err != nil {
-			return nil, 0, 0, fmt.Errorf("at offset %d: %w", pos, err)
+			return nil, nil, 0, fmt.Errorf("at offset %d: %w", pos, err)
 		}
 		ev, err := parseLine(line)
 		if err != nil {
-			return nil, 0, 0, fmt.Errorf("at offset %d: %w", pos, err)
+			return nil, nil, 0, fmt.Errorf("at offset %d: %w", pos, err)
 		}
 		events = append(events, ev)
+		offsets = append(offsets, pos)
 		pos += int64(len(line))
 		size += len(ev.Message) + eventOverhead
 	}
-	return events, from, pos, nil
+	return events, offsets, pos, nil
 }
 
-// readBackward returns the events of the lines just before the line start
-// to, not before lo, in ascending order, reading the file backward in
-// chunks.
-func readBackward(f *os.File, lo, to int64, limit int) (events []Event, first, end int64, err error) {
+// readBackward returns the events (and offsets) of the lines just before
+// the line start to, not before lo, in ascending order, reading the file
+// backward in chunks. first is the offset of the first event read.
+func readBackward(f *os.File, lo, to int64, limit int) (events []Event, offsets []int64, first int64, err error) {
 	const chunk = 64 << 10
 	pos := to      // lines from pos on are consumed
 	bufStart := to // buf holds the file's bytes [bufStart, pos)
@@ -223,21 +235,23 @@ func readBackward(f *os.File, lo, to int64, limit int) (events []Event, first, e
 			n := min(chunk, bufStart-lo)
 			grown := make([]byte, n+int64(len(buf)))
 			if _, err := f.ReadAt(grown[:n], bufStart-n); err != nil {
-				return nil, 0, 0, err
+				return nil, nil, 0, err
 			}
 			copy(grown[n:], buf)
 			buf, bufStart = grown, bufStart-n
 		}
 		ev, err := parseLine(buf[lineStart-bufStart:])
 		if err != nil {
-			return nil, 0, 0, fmt.Errorf("at offset %d: %w", lineStart, err)
+			return nil, nil, 0, fmt.Errorf("at offset %d: %w", lineStart, err)
 		}
 		events = append(events, ev)
+		offsets = append(offsets, lineStart)
 		size += len(ev.Message) + eventOverhead
 		buf, pos = buf[:lineStart-bufStart], lineStart
 	}
 	slices.Reverse(events)
-	return events, pos, to, nil
+	slices.Reverse(offsets)
+	return events, offsets, pos, nil
 }
 
 // nextLineStart returns the first line start at or after p (end if none).
@@ -313,7 +327,7 @@ func readLineAt(f *os.File, p, end int64) (Event, int64, error) {
 
 // lastLine parses the last line before end.
 func lastLine(f *os.File, dataStart, end int64) (Event, int64, error) {
-	events, start, _, err := readBackward(f, dataStart, end, 1)
+	events, _, start, err := readBackward(f, dataStart, end, 1)
 	if err != nil || len(events) == 0 {
 		return Event{}, 0, errors.Join(err, errors.New("joblog: no event"))
 	}

@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -24,6 +26,8 @@ type streamFile struct {
 	lastIngest int64
 	created    bool // the file was created by this Store: sync its directory
 	buf        []byte
+	maxBytes   int64       // size cap of the file; 0: unlimited
+	truncated  atomic.Bool // the cap was reached and the marker written
 }
 
 // Writer appends output to a stream, one event per line. It is safe for
@@ -60,7 +64,10 @@ func (s *Store) Writer(group, stream string) (*Writer, error) {
 	}
 	sf := s.streams[key]
 	if sf == nil {
-		if sf, err = openStreamFile(path, s.nowMs()); err != nil {
+		if err := s.ensureGroup(group); err != nil {
+			return nil, err
+		}
+		if sf, err = openStreamFile(path, s.nowMs(), s.maxStreamBytes); err != nil {
 			return nil, fmt.Errorf("joblog: open %s %s: %w", group, stream, err)
 		}
 		sf.key = key
@@ -71,8 +78,8 @@ func (s *Store) Writer(group, stream string) (*Writer, error) {
 }
 
 // openStreamFile opens or creates a stream file for appending. A line torn
-// by a crash is cut off.
-func openStreamFile(path string, now int64) (*streamFile, error) {
+// by a crash is cut off. maxBytes is the size cap (0: none).
+func openStreamFile(path string, now, maxBytes int64) (*streamFile, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
 	}
@@ -80,7 +87,7 @@ func openStreamFile(path string, now int64) (*streamFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	sf := &streamFile{path: path, f: f}
+	sf := &streamFile{path: path, f: f, maxBytes: maxBytes}
 	rf, err := openForRead(f)
 	if err != nil {
 		f.Close()
@@ -114,29 +121,59 @@ func openStreamFile(path string, now int64) (*streamFile, error) {
 				return nil, err
 			}
 			sf.lastTS, sf.lastIngest = last.Timestamp, last.IngestionTime
+			sf.truncated.Store(isTruncatedMarker(last.Message))
 		}
 	}
 	return sf, nil
 }
 
+// truncatedPrefix starts the marker event of a stream cut at its size cap.
+const truncatedPrefix = "[gantry: log stream truncated at "
+
+// truncatedMarker is the marker event of a stream cut at maxBytes.
+func truncatedMarker(maxBytes int64) []byte {
+	return fmt.Appendf(nil, "%s%d bytes]", truncatedPrefix, maxBytes)
+}
+
+// isTruncatedMarker reports whether msg is a marker written by append
+// (whatever the cap was then).
+func isTruncatedMarker(msg string) bool {
+	num, ok := strings.CutPrefix(msg, truncatedPrefix)
+	if !ok {
+		return false
+	}
+	if num, ok = strings.CutSuffix(num, " bytes]"); !ok {
+		return false
+	}
+	_, err := strconv.ParseInt(num, 10, 64)
+	return err == nil
+}
+
 // append writes events in one write(2), so that readers see them at once.
+// Past the size cap it writes the marker event instead, once, and drops
+// the rest.
 func (sf *streamFile) append(events []event, now int64) error {
 	if len(events) == 0 {
 		return nil
 	}
 	sf.mu.Lock()
 	defer sf.mu.Unlock()
+	if sf.truncated.Load() {
+		return nil
+	}
 	ingest := max(now, sf.lastIngest)
 	ts := sf.lastTS
 	buf := sf.buf[:0]
+	truncated := false
 	for _, ev := range events {
 		ts = max(ts, ev.ts)
-		buf = strconv.AppendInt(buf, ts, 10)
-		buf = append(buf, ' ')
-		buf = strconv.AppendInt(buf, ingest, 10)
-		buf = append(buf, ' ')
-		buf = append(buf, ev.msg...)
-		buf = append(buf, '\n')
+		n := len(buf)
+		buf = appendEventLine(buf, ts, ingest, ev.msg)
+		if sf.maxBytes > 0 && sf.size+int64(len(buf)) > sf.maxBytes {
+			buf = appendEventLine(buf[:n], ts, ingest, truncatedMarker(sf.maxBytes))
+			truncated = true
+			break
+		}
 	}
 	if cap(buf) <= 1<<20 {
 		sf.buf = buf
@@ -148,7 +185,18 @@ func (sf *streamFile) append(events []event, now int64) error {
 	}
 	sf.size += int64(len(buf))
 	sf.lastTS, sf.lastIngest = ts, ingest
+	sf.truncated.Store(truncated)
 	return nil
+}
+
+// appendEventLine appends "<timestamp> <ingestionTime> <message>\n".
+func appendEventLine(buf []byte, ts, ingest int64, msg []byte) []byte {
+	buf = strconv.AppendInt(buf, ts, 10)
+	buf = append(buf, ' ')
+	buf = strconv.AppendInt(buf, ingest, 10)
+	buf = append(buf, ' ')
+	buf = append(buf, msg...)
+	return append(buf, '\n')
 }
 
 // Write splits p into events at '\n' (dropping a '\r' before it) and
@@ -160,6 +208,11 @@ func (w *Writer) Write(p []byte) (int, error) {
 	defer w.mu.Unlock()
 	if w.closed {
 		return 0, os.ErrClosed
+	}
+	if w.sf.truncated.Load() {
+		// Past the size cap: drop without buffering anything.
+		w.partial = nil
+		return len(p), nil
 	}
 	now := w.store.nowMs()
 	var events []event

@@ -28,6 +28,7 @@ import (
 	"github.com/gantrybatch/gantry/internal/control"
 	"github.com/gantrybatch/gantry/internal/httpapi"
 	"github.com/gantrybatch/gantry/internal/joblog"
+	"github.com/gantrybatch/gantry/internal/logsapi"
 	"github.com/gantrybatch/gantry/internal/metrics"
 	"github.com/gantrybatch/gantry/internal/runner"
 	"github.com/gantrybatch/gantry/internal/scheduler"
@@ -60,6 +61,9 @@ type Config struct {
 	KeepWorkDirs bool
 	// Docker configures the Docker executor.
 	Docker DockerConfig
+	// LogStreamMaxBytes caps each job log stream: past it, one marker event
+	// and the rest is dropped (default 1 GiB; negative: unlimited).
+	LogStreamMaxBytes int64
 	// AdvertiseURL is the endpoint jobs use to call Gantry back
 	// (AWS_ENDPOINT_URL). Default: the listen address for processes, the
 	// Docker bridge gateway for containers.
@@ -121,7 +125,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	s.logs, err = joblog.Open(filepath.Join(cfg.DataDir, "logs"))
+	s.logs, err = joblog.Open(filepath.Join(cfg.DataDir, "logs"), joblog.WithMaxStreamBytes(cmp.Or(cfg.LogStreamMaxBytes, joblog.DefaultMaxStreamBytes)))
 	if err != nil {
 		return nil, fmt.Errorf("open log store: %w", err)
 	}
@@ -195,6 +199,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	api := &httpapi.Server{Control: s.control, Logger: cfg.Logger, Ready: s.ready.Load, QueueSnapshots: s.scheduler}
 	api.ObserveRequest = s.metrics.Request
 	api.Extra = map[string]http.Handler{"GET /metrics": s.metrics.Handler()}
+	api.Targets = map[string]http.Handler{logsapi.TargetPrefix: logsapi.New(logsapi.Config{Store: s.logs, Region: cfg.Region, AccountID: cfg.AccountID, Logger: cfg.Logger})}
 	s.http = &http.Server{
 		Handler:           httpapi.WithRequestID(cfg.Logger, sigv4auth.Middleware(verifier, api.Handler())),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -207,6 +212,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 func (s *Server) Start(ctx context.Context) error {
 	ln := s.listener
 	s.scheduler.Start(context.WithoutCancel(ctx))
+	s.logs.StartPurging(time.Hour, s.cfg.Logger) // log retention; stopped by s.logs.Close
 	go func() {
 		err := s.http.Serve(ln)
 		if errors.Is(err, http.ErrServerClosed) {
