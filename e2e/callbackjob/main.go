@@ -1,8 +1,10 @@
 // Command callbackjob is a batch job that calls Gantry back, the way real
 // jobs de-duplicate work and chain jobs: it loads its AWS configuration from
 // the environment only (AWS_ENDPOINT_URL_BATCH, credentials and region,
-// which Gantry injects into every attempt), lists the RUNNING jobs of its own
-// queue, checks that it finds itself, and optionally submits a follow-up job.
+// which Gantry injects into every attempt), lists the STARTING and RUNNING
+// jobs of its own queue (a job's first instants may still show STARTING, on
+// AWS as on Gantry), checks that it finds itself, and optionally submits a
+// follow-up job.
 // The e2e tests build it statically into the Docker test image.
 //
 // Environment: AWS_BATCH_JOB_ID and AWS_BATCH_JQ_NAME (set by Gantry);
@@ -34,16 +36,18 @@ func run(ctx context.Context) int {
 	c := batch.NewFromConfig(cfg)
 	self, queue := os.Getenv("AWS_BATCH_JOB_ID"), os.Getenv("AWS_BATCH_JQ_NAME")
 	found := false
-	p := batch.NewListJobsPaginator(c, &batch.ListJobsInput{JobQueue: aws.String(queue), JobStatus: types.JobStatusRunning})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			fmt.Println("list jobs:", err)
-			return 4
-		}
-		for _, j := range page.JobSummaryList {
-			fmt.Println("running:", aws.ToString(j.JobId), aws.ToString(j.JobName))
-			found = found || aws.ToString(j.JobId) == self
+	for _, st := range []types.JobStatus{types.JobStatusStarting, types.JobStatusRunning} {
+		p := batch.NewListJobsPaginator(c, &batch.ListJobsInput{JobQueue: aws.String(queue), JobStatus: st})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				fmt.Println("list jobs:", err)
+				return 4
+			}
+			for _, j := range page.JobSummaryList {
+				fmt.Println(st, aws.ToString(j.JobId), aws.ToString(j.JobName))
+				found = found || aws.ToString(j.JobId) == self
+			}
 		}
 	}
 	if !found {

@@ -77,7 +77,9 @@ func evalDeps(ctx context.Context, tx store.Tx, deps []string, known map[string]
 
 // applyDeps moves a SUBMITTED or PENDING job by its dependency verdict:
 // failed -> FAILED, met -> RUNNABLE (an array parent instead starts
-// materializing its children and stays PENDING), pending -> PENDING. It
+// materializing its children and stays PENDING), pending -> PENDING. A
+// job waiting for its dependencies carries DependencyReason as its
+// statusReason, cleared when it leaves PENDING or starts materializing. It
 // reports whether the job changed.
 func (s *Scheduler) applyDeps(ctx context.Context, tx store.Tx, j *gantry.Job, verdict depOutcome) (bool, error) {
 	from := j.Status
@@ -97,10 +99,14 @@ func (s *Scheduler) applyDeps(ctx context.Context, tx store.Tx, j *gantry.Job, v
 		} else {
 			cp.Status = gantry.JobStatusRunnable
 		}
+		if cp.StatusReason == DependencyReason(len(cp.Deps)) {
+			cp.StatusReason = ""
+		}
 	case depsPending:
 		cp.Status = gantry.JobStatusPending
+		cp.StatusReason = DependencyReason(len(cp.Deps))
 	}
-	if cp.Status == from && cp.ArrayExpanded == j.ArrayExpanded {
+	if cp.Status == from && cp.ArrayExpanded == j.ArrayExpanded && cp.StatusReason == j.StatusReason {
 		return false, nil
 	}
 	if err := s.cfg.Transitioner.Transition(ctx, tx, &cp, from); err != nil {

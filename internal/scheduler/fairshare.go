@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"cmp"
+	"iter"
 	"math"
 	"slices"
 
@@ -115,16 +116,40 @@ func (o *shareOrder) pop(share string, dispatched bool) {
 	}
 }
 
+// rest hands out the remaining jobs in dispatch order, as if each were
+// dispatched.
+func (o *shareOrder) rest() iter.Seq[JobRef] {
+	return func(yield func(JobRef) bool) {
+		for {
+			share, ok := o.next()
+			if !ok {
+				return
+			}
+			j := o.head(share)
+			o.pop(share, true)
+			if !yield(j) {
+				return
+			}
+		}
+	}
+}
+
 // planFairShare places a fair share queue's jobs in share order. Like FIFO,
 // a job that has to wait for capacity holds back the rest of the queue this
 // cycle (so large jobs are not starved) and a job that can never fit is
 // reported Blocked and skipped. In addition, computeReservation keeps
 // (cr/100)^activeShares of the queue's environments' maximum vCPUs free for
-// shares that have no queued or running job yet. It reports whether the
-// cycle's placement cap was reached.
-func planFairShare(q Queue, ces map[string]*CE, plan *Plan, maxPlacements int) (full bool) {
+// shares that have no queued or running job yet. The jobs held back are
+// reported to w with the reason. It reports whether the cycle's placement
+// cap was reached.
+func planFairShare(q Queue, ces map[string]*CE, plan *Plan, w *waiter, maxPlacements int) (full bool) {
 	o := newShareOrder(&q)
-	limit, limited := reservationLimit(q, ces, activeShares(q))
+	if reason := queueWaitReason(q, ces); reason != "" {
+		w.holdAll(o.rest(), reason)
+		return false
+	}
+	active := activeShares(q)
+	limit, total, limited := reservationLimit(q, ces, active)
 	for {
 		share, ok := o.next()
 		if !ok {
@@ -138,11 +163,17 @@ func planFairShare(q Queue, ces map[string]*CE, plan *Plan, maxPlacements int) (
 			o.pop(share, false)
 			continue
 		}
-		if limited && usedVCPUs(q, ces)+j.Resources.VCPUs > limit+1e-9 {
-			return false // the rest is reserved for shares yet to come
+		if used := usedVCPUs(q, ces); limited && used+j.Resources.VCPUs > limit+1e-9 {
+			// The rest is reserved for shares yet to come.
+			w.holdAll(o.rest(), reservedReason(q, active, limit, total, used))
+			return false
 		}
 		if !place(j, q, ces, plan) {
-			return false // head of line waits for capacity
+			// Head of line waits for capacity.
+			o.pop(share, true)
+			w.hold(j, capacityReason(j.Resources, q, ces))
+			w.holdAll(o.rest(), shareReason(share, j))
+			return false
 		}
 		o.pop(share, true)
 	}
@@ -166,23 +197,22 @@ func activeShares(q Queue) int {
 // computeReservation of its policy stops it: their total maximum minus
 // (cr/100)^active of it. limited is false when nothing is reserved, or when
 // an environment has no maximum.
-func reservationLimit(q Queue, ces map[string]*CE, active int) (limit float64, limited bool) {
+func reservationLimit(q Queue, ces map[string]*CE, active int) (limit, total float64, limited bool) {
 	cr := q.FairShare.Policy.Reservation()
 	if cr <= 0 || active == 0 {
-		return 0, false
+		return 0, 0, false
 	}
-	var total float64
 	for _, arn := range q.CEs {
 		ce := ces[arn]
 		if ce == nil || !ce.Enabled {
 			continue
 		}
 		if ce.MaxVCPUs < 0 {
-			return 0, false
+			return 0, 0, false
 		}
 		total += ce.MaxVCPUs
 	}
-	return total * (1 - math.Pow(float64(cr)/100, float64(active))), true
+	return total * (1 - math.Pow(float64(cr)/100, float64(active))), total, true
 }
 
 // usedVCPUs is what q's enabled environments hold now, from every queue.
@@ -203,15 +233,15 @@ func DispatchOrder(q Queue, limit int) []JobRef {
 	if q.FairShare == nil {
 		return slices.Clone(q.Jobs[:min(limit, len(q.Jobs))])
 	}
-	o := newShareOrder(&q)
 	var out []JobRef
-	for len(out) < limit {
-		share, ok := o.next()
-		if !ok {
+	if limit <= 0 {
+		return out
+	}
+	for j := range newShareOrder(&q).rest() {
+		out = append(out, j)
+		if len(out) >= limit {
 			break
 		}
-		out = append(out, o.head(share))
-		o.pop(share, true)
 	}
 	return out
 }

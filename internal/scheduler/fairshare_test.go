@@ -210,6 +210,97 @@ func TestComputePlanFairShare(t *testing.T) {
 	}
 }
 
+// TestComputePlanFairShareReasons checks the statusReasons of the jobs a
+// fair share queue holds back.
+func TestComputePlanFairShareReasons(t *testing.T) {
+	t.Parallel()
+	ce := func(maxV, used float64) map[string]CE {
+		return map[string]CE{"ce1": {Arn: "ce1", Name: "ce1", Enabled: true, MaxVCPUs: maxV, MaxMemoryMiB: -1, Used: res(used, 0)}}
+	}
+	fsQueue := func(fs *FairShare, jobs ...[]JobRef) Queue {
+		return Queue{Arn: "q", Name: "q", CEs: []string{"ce1"}, FairShare: fs, Jobs: slices.Concat(jobs...)}
+	}
+	const (
+		capacity = "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY - Gantry: waiting for capacity: "
+		waitForA = "Gantry: waiting for share A: its job A-1 is next in fair share order and waits for capacity"
+	)
+	tests := map[string]struct {
+		snap        Snapshot
+		wantPlaced  []string
+		wantWaiting map[string]string
+	}{
+		"the next share's head waits for capacity, the others wait for it": {
+			snap: Snapshot{CEs: ce(2, 1), Queues: []Queue{fsQueue(&FairShare{Usage: map[string]float64{"B": 100}},
+				[]JobRef{{ID: "A-1", Resources: res(2, 0), ShareIdentifier: "A"}, {ID: "A-2", Resources: res(1, 0), ShareIdentifier: "A", CreatedAt: 5}},
+				shareJobs("B", 1, 0))}},
+			wantWaiting: map[string]string{
+				"A-1": capacity + "needs 2 vCPU, 0 MiB; compute environment ce1 has 1 of 2 vCPU in use",
+				"A-2": waitForA,
+				"B-1": waitForA,
+			},
+		},
+		"capacity reserved for new shares": {
+			snap:       Snapshot{CEs: ce(8, 0), Queues: []Queue{fsQueue(&FairShare{Policy: fairPolicy(50)}, shareJobs("A", 6, 0))}},
+			wantPlaced: []string{"A-1", "A-2", "A-3", "A-4"},
+			wantWaiting: map[string]string{
+				"A-5": "Gantry: capacity reserved for new shares (computeReservation 50%): with 1 active share, queue q may use 4 of 8 vCPU and 4 are in use",
+				"A-6": "Gantry: capacity reserved for new shares (computeReservation 50%): with 1 active share, queue q may use 4 of 8 vCPU and 4 are in use",
+			},
+		},
+		"reservation with two active shares": {
+			snap: Snapshot{CEs: ce(8, 6), Queues: []Queue{fsQueue(&FairShare{Policy: fairPolicy(50), Running: map[string]float64{"B": 6}},
+				shareJobs("A", 1, 0))}},
+			wantWaiting: map[string]string{
+				"A-1": "Gantry: capacity reserved for new shares (computeReservation 50%): with 2 active shares, queue q may use 6 of 8 vCPU and 6 are in use",
+			},
+		},
+		"disabled queue, in dispatch order up to the bound": {
+			snap: Snapshot{MaxWaiting: 3, CEs: ce(8, 0), Queues: []Queue{func() Queue {
+				q := fsQueue(&FairShare{Usage: map[string]float64{"A": 5}, ExpectedCycle: 1}, shareJobs("A", 3, 0), shareJobs("B", 3, 10))
+				q.Disabled = true
+				return q
+			}()}},
+			// B (usage 0) first; charged 1 per job, B reaches A's 5 only
+			// after five jobs.
+			wantWaiting: map[string]string{
+				"B-1": "Gantry: queue q is DISABLED", "B-2": "Gantry: queue q is DISABLED", "B-3": "Gantry: queue q is DISABLED",
+			},
+		},
+		"every environment disabled": {
+			snap: Snapshot{
+				CEs:    map[string]CE{"ce1": {Arn: "ce1", Name: "ce1", MaxVCPUs: 8, MaxMemoryMiB: -1}},
+				Queues: []Queue{fsQueue(&FairShare{}, shareJobs("A", 1, 0))},
+			},
+			wantWaiting: map[string]string{"A-1": "Gantry: every compute environment of queue q is DISABLED"},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			before := cloneSnapshot(tc.snap)
+			plan := ComputePlan(&tc.snap)
+			var placed []string
+			for _, p := range plan.Placements {
+				placed = append(placed, p.JobID)
+			}
+			waiting := map[string]string{}
+			for _, w := range plan.Waiting {
+				waiting[w.JobID] = w.Reason
+			}
+			require.Empty(t, plan.Blocked)
+			if diff := cmp.Diff(tc.wantPlaced, placed); diff != "" {
+				t.Errorf("placements (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantWaiting, waiting); diff != "" {
+				t.Errorf("waiting (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(before, tc.snap); diff != "" {
+				t.Errorf("ComputePlan modified its snapshot:\n%s", diff)
+			}
+		})
+	}
+}
+
 // cloneSnapshot deep-copies what ComputePlan could be tempted to modify.
 func cloneSnapshot(s Snapshot) Snapshot {
 	out := s

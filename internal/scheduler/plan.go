@@ -3,6 +3,7 @@ package scheduler
 import (
 	"cmp"
 	"fmt"
+	"iter"
 	"slices"
 
 	"github.com/gantrybatch/gantry"
@@ -33,6 +34,9 @@ type Queue struct {
 	Priority int32
 	CEs      []string // ARNs in computeEnvironmentOrder
 	Jobs     []JobRef
+	// Disabled is set for a queue whose state is DISABLED: it dispatches
+	// nothing, and its jobs wait with a reason saying so.
+	Disabled bool
 	// FairShare is set for a queue with a scheduling policy: its jobs are
 	// then dispatched by share (fairshare.go) instead of FIFO.
 	FairShare *FairShare
@@ -56,6 +60,9 @@ type Snapshot struct {
 	CEs    map[string]CE
 	// MaxPlacements bounds the placements of one cycle (0 = unbounded).
 	MaxPlacements int
+	// MaxWaiting bounds the jobs of each queue reported or counted as
+	// Waiting, in dispatch order (0 = unbounded).
+	MaxWaiting int
 	// Host, when set, is the capacity of what every environment runs on
 	// (a Docker engine's CPUs and memory) with Used summed over all of
 	// them: no placement may exceed it, and a job larger than it is
@@ -82,10 +89,22 @@ type Blocked struct {
 	Reason string
 }
 
+// Waiting is a job that could run but waits (for capacity, for the job at
+// the head of its queue, for its queue to be enabled...), with the reason
+// to show in its statusReason.
+type Waiting struct {
+	JobID    string
+	QueueArn string
+	Reason   string
+}
+
 // Plan is the output of one planning cycle.
 type Plan struct {
 	Placements []Placement
-	Blocked    []Blocked
+	// Blocked and Waiting hold the jobs whose statusReason must change:
+	// a job that already carries its reason is left out.
+	Blocked []Blocked
+	Waiting []Waiting
 }
 
 // ComputePlan decides which RUNNABLE jobs start where. It is pure: the
@@ -99,6 +118,14 @@ type Plan struct {
 // jobs are not starved; lower-priority queues may still use what is left. A
 // job that no environment of its queue could ever hold is reported Blocked
 // and does not hold back its queue.
+//
+// Every other RUNNABLE job the planner looks at and does not place is
+// reported Waiting, with a reason (reasons.go): the head of a queue that
+// waits for capacity says which resource of which environment is short, the
+// jobs behind it name it, and all the jobs of a DISABLED queue, or of a
+// queue whose environments are all DISABLED, say so. Only the first
+// MaxWaiting jobs of each queue are looked at for this; jobs the cycle's
+// placement cap left unexamined are not reported.
 //
 // A fair share queue (Queue.FairShare set) orders its jobs by share instead
 // of FIFO and may keep part of its environments free for new shares; see
@@ -120,10 +147,11 @@ func ComputePlan(s *Snapshot) *Plan {
 	plan := &Plan{}
 	for _, q := range queues {
 		var full bool
+		w := &waiter{plan: plan, q: &q, ces: ces, max: s.MaxWaiting}
 		if q.FairShare != nil {
-			full = planFairShare(q, ces, plan, s.MaxPlacements)
+			full = planFairShare(q, ces, plan, w, s.MaxPlacements)
 		} else {
-			full = planFIFO(q, ces, plan, s.MaxPlacements)
+			full = planFIFO(q, ces, plan, w, s.MaxPlacements)
 		}
 		if full {
 			return plan
@@ -132,10 +160,15 @@ func ComputePlan(s *Snapshot) *Plan {
 	return plan
 }
 
-// planFIFO places q's jobs in order until one has to wait for capacity. It
-// reports whether the cycle's placement cap was reached.
-func planFIFO(q Queue, ces map[string]*CE, plan *Plan, maxPlacements int) (full bool) {
-	for _, j := range q.Jobs {
+// planFIFO places q's jobs in order until one has to wait for capacity,
+// which then holds back the rest. It reports whether the cycle's placement
+// cap was reached.
+func planFIFO(q Queue, ces map[string]*CE, plan *Plan, w *waiter, maxPlacements int) (full bool) {
+	if reason := queueWaitReason(q, ces); reason != "" {
+		w.holdAll(slices.Values(q.Jobs), reason)
+		return false
+	}
+	for i, j := range q.Jobs {
 		if maxPlacements > 0 && len(plan.Placements) >= maxPlacements {
 			return true
 		}
@@ -143,10 +176,50 @@ func planFIFO(q Queue, ces map[string]*CE, plan *Plan, maxPlacements int) (full 
 			continue
 		}
 		if !place(j, q, ces, plan) {
-			break // head of line waits for capacity
+			// Head of line waits for capacity.
+			w.hold(j, capacityReason(j.Resources, q, ces))
+			w.holdAll(slices.Values(q.Jobs[i+1:]), behindReason(j, q))
+			return false
 		}
 	}
 	return false
+}
+
+// waiter reports the jobs of one queue that stay RUNNABLE this cycle:
+// those that can never fit as Blocked, the others as Waiting, at most max
+// of them (0 = no bound).
+type waiter struct {
+	plan *Plan
+	q    *Queue
+	ces  map[string]*CE
+	max  int
+	n    int // Waiting jobs counted, reported or not
+}
+
+// hold reports j, Blocked if it can never fit, else Waiting with reason
+// (unless it carries that reason already). It returns false, reporting
+// nothing, once the queue's bound is reached.
+func (w *waiter) hold(j JobRef, reason string) bool {
+	if w.max > 0 && w.n >= w.max {
+		return false
+	}
+	if block(j, *w.q, w.ces, w.plan) {
+		return true
+	}
+	w.n++
+	if reason != j.StatusReason {
+		w.plan.Waiting = append(w.plan.Waiting, Waiting{JobID: j.ID, QueueArn: w.q.Arn, Reason: reason})
+	}
+	return true
+}
+
+// holdAll holds every job of jobs with the same reason, up to the bound.
+func (w *waiter) holdAll(jobs iter.Seq[JobRef], reason string) {
+	for j := range jobs {
+		if !w.hold(j, reason) {
+			return
+		}
+	}
 }
 
 // block reports a job that no environment of q could ever hold (unless it

@@ -133,6 +133,7 @@ type Result struct {
 	Expanded int // array children materialized
 	Placed   int // RUNNABLE -> STARTING
 	Blocked  int // RUNNABLE jobs given a blocking reason
+	Waiting  int // RUNNABLE jobs given a new waiting reason
 	TimedOut int // RUNNABLE jobs cancelled by a queue's time limit action
 	// More means a phase hit its batch size; run again at once.
 	More bool
@@ -170,29 +171,38 @@ func (s *Scheduler) RunOnce(ctx context.Context) (*Result, error) {
 		return res, fmt.Errorf("time limits: %w", err)
 	}
 	res.More = res.Promoted >= s.cfg.BatchSize || res.Placed >= s.cfg.BatchSize || res.Expanded >= s.cfg.BatchSize*10
-	if res.Promoted+res.Resolved+res.Expanded+res.Placed+res.Blocked+res.TimedOut > 0 {
+	if res.Promoted+res.Resolved+res.Expanded+res.Placed+res.Blocked+res.Waiting+res.TimedOut > 0 {
 		s.cfg.Logger.DebugContext(ctx, "scheduling cycle", append([]any{
 			"promoted", res.Promoted, "resolved", res.Resolved, "expanded", res.Expanded, "placed", res.Placed,
-			"blocked", res.Blocked, "timed_out", res.TimedOut, "total_ms", time.Since(start).Milliseconds(),
+			"blocked", res.Blocked, "waiting", res.Waiting, "timed_out", res.TimedOut, "total_ms", time.Since(start).Milliseconds(),
 		}, timings...)...)
 	}
 	return res, nil
 }
 
-// place runs the planner over the RUNNABLE heads of every queue and commits
-// its placements, then dispatches them.
+// place runs the planner over the RUNNABLE heads of every queue, commits
+// its placements and the statusReasons of the jobs it holds back, then
+// dispatches the placements.
+//
+// Reasons cost one compare-and-swap write each, with the same status and no
+// event, and only when they change; the planner reports at most
+// WaitingReasonLimit waiting jobs per queue. A waiting reason that keeps its
+// AWS code (the head of a queue still waiting for capacity, with other
+// numbers in use) keeps the job's updatedAt, which jobStateTimeLimitActions
+// count from.
 func (s *Scheduler) place(ctx context.Context, res *Result) error {
 	snap, jobs, err := s.snapshot(ctx)
 	if err != nil || len(jobs) == 0 {
 		return err
 	}
 	plan := ComputePlan(snap)
-	if len(plan.Placements) == 0 && len(plan.Blocked) == 0 {
+	if len(plan.Placements) == 0 && len(plan.Blocked) == 0 && len(plan.Waiting) == 0 {
 		return nil
 	}
-	var started []*gantry.Job
+	var started, blocked []*gantry.Job
+	var waiting int
 	err = s.cfg.Store.InTx(ctx, func(ctx context.Context, tx store.Tx) error {
-		started = started[:0]
+		started, blocked, waiting = started[:0], blocked[:0], 0
 		for _, p := range plan.Placements {
 			cp := *jobs[p.JobID]
 			cp.Status = gantry.JobStatusStarting
@@ -220,15 +230,66 @@ func (s *Scheduler) place(ctx context.Context, res *Result) error {
 			if err := s.cfg.Transitioner.QueueBlocked(ctx, tx, &cp); err != nil {
 				return err
 			}
+			blocked = append(blocked, &cp)
+		}
+		for _, w := range plan.Waiting {
+			ok, err := s.setWaitingReason(ctx, tx, jobs[w.JobID], w.Reason)
+			if err != nil {
+				return err
+			}
+			if ok {
+				waiting++
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	res.Placed, res.Blocked = len(started), len(plan.Blocked)
+	res.Placed, res.Blocked, res.Waiting = len(started), len(blocked), waiting
+	s.logBlocked(ctx, blocked)
 	for _, j := range started {
 		s.cfg.Dispatch(j)
 	}
 	return nil
+}
+
+// setWaitingReason writes reason into RUNNABLE job j, unless it moved
+// meanwhile, and reports whether it did. The job's updatedAt moves only if
+// the reason's AWS code changes (see place).
+func (s *Scheduler) setWaitingReason(ctx context.Context, tx store.Tx, j *gantry.Job, reason string) (bool, error) {
+	if j.StatusReason == reason {
+		return false, nil
+	}
+	cp := *j
+	keep := reasonCode(reason) != "" && reasonCode(reason) == reasonCode(j.StatusReason)
+	cp.StatusReason = reason
+	var err error
+	if keep {
+		err = tx.JobUpdate(ctx, &store.JobUpdateParams{Job: &cp, FromStatus: gantry.JobStatusRunnable})
+	} else {
+		err = s.cfg.Transitioner.Transition(ctx, tx, &cp, gantry.JobStatusRunnable)
+	}
+	if errors.Is(err, gantry.ErrConflict) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// logBlocked logs, once per queue, the jobs that were just found blocked:
+// the first one's id and reason, and how many.
+func (s *Scheduler) logBlocked(ctx context.Context, blocked []*gantry.Job) {
+	byQueue := map[string][]*gantry.Job{}
+	var queues []string
+	for _, j := range blocked {
+		if _, ok := byQueue[j.JobQueue]; !ok {
+			queues = append(queues, j.JobQueue)
+		}
+		byQueue[j.JobQueue] = append(byQueue[j.JobQueue], j)
+	}
+	for _, q := range queues {
+		first := byQueue[q][0]
+		s.cfg.Logger.InfoContext(ctx, "job queue blocked", "queue", q, "job_id", first.JobID,
+			"reason", first.StatusReason, "blocked_jobs", len(byQueue[q]))
+	}
 }

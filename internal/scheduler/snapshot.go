@@ -30,7 +30,7 @@ func (s *Scheduler) snapshot(ctx context.Context) (*Snapshot, map[string]*gantry
 	if err != nil {
 		return nil, nil, err
 	}
-	snap := &Snapshot{CEs: make(map[string]CE, len(ces)), MaxPlacements: s.cfg.BatchSize}
+	snap := &Snapshot{CEs: make(map[string]CE, len(ces)), MaxPlacements: s.cfg.BatchSize, MaxWaiting: WaitingReasonLimit}
 	if h := s.cfg.HostCapacity; h != nil {
 		host := &CE{Name: cmp.Or(s.cfg.HostName, "the host"), Enabled: true, MaxVCPUs: h.VCPUs, MaxMemoryMiB: h.MemoryMiB, MaxGPUs: -1}
 		for _, u := range used {
@@ -80,7 +80,7 @@ const shareHeadLimit = 100
 // usage and those its policy names exactly) are then read too, up to
 // shareHeadLimit each, so that they are not hidden behind the busy ones.
 func (s *Scheduler) queueInput(ctx context.Context, q *gantry.JobQueue) (Queue, map[string]*gantry.Job, error) {
-	sq := Queue{Arn: q.JobQueueArn, Name: q.JobQueueName, Priority: q.Priority}
+	sq := Queue{Arn: q.JobQueueArn, Name: q.JobQueueName, Priority: q.Priority, Disabled: q.State == gantry.StateDisabled}
 	for _, o := range q.ComputeEnvironmentOrder {
 		sq.CEs = append(sq.CEs, o.ComputeEnvironment)
 	}

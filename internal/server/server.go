@@ -29,6 +29,7 @@ import (
 	"github.com/gantrybatch/gantry/internal/httpapi"
 	"github.com/gantrybatch/gantry/internal/joblog"
 	"github.com/gantrybatch/gantry/internal/logsapi"
+	"github.com/gantrybatch/gantry/internal/maintenance"
 	"github.com/gantrybatch/gantry/internal/metrics"
 	"github.com/gantrybatch/gantry/internal/runner"
 	"github.com/gantrybatch/gantry/internal/scheduler"
@@ -59,6 +60,9 @@ type Config struct {
 	SchedulerInterval time.Duration
 	// KeepWorkDirs keeps each attempt's working directory after it ends.
 	KeepWorkDirs bool
+	// JobRetention is how long finished jobs stay describable after they
+	// stop (0: forever; otherwise at least 24h).
+	JobRetention time.Duration
 	// Docker configures the Docker executor.
 	Docker DockerConfig
 	// LogStreamMaxBytes caps each job log stream: past it, one marker event
@@ -98,6 +102,7 @@ type Server struct {
 	closeOnce sync.Once
 	closeErr  error
 	metrics   *metrics.Metrics
+	retention *maintenance.JobRetention
 	// bridge is the extra listener on the Docker bridge (see bridgeListener).
 	bridge      net.Listener
 	callbackURL string
@@ -107,6 +112,9 @@ type Server struct {
 // not serve or schedule yet; Start does.
 func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	cfg.applyDefaults()
+	if err := maintenance.ValidateRetention(cfg.JobRetention); err != nil {
+		return nil, err
+	}
 	s := &Server{cfg: cfg, serveErr: make(chan error, 1)}
 	defer func() {
 		if err != nil {
@@ -185,6 +193,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		HostCapacity: host, HostName: "the Docker engine",
 	})
 	wake = s.scheduler.Wake
+	if cfg.JobRetention > 0 {
+		s.retention = maintenance.NewJobRetention(maintenance.Config{Store: s.store, Retention: cfg.JobRetention, Logger: cfg.Logger})
+	}
 	if _, err := s.runner.Recover(ctx); err != nil {
 		return nil, fmt.Errorf("recover attempts: %w", err)
 	}
@@ -212,6 +223,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 func (s *Server) Start(ctx context.Context) error {
 	ln := s.listener
 	s.scheduler.Start(context.WithoutCancel(ctx))
+	if s.retention != nil {
+		s.retention.Start(context.WithoutCancel(ctx))
+	}
 	s.logs.StartPurging(time.Hour, s.cfg.Logger) // log retention; stopped by s.logs.Close
 	go func() {
 		err := s.http.Serve(ln)
@@ -249,6 +263,9 @@ func (s *Server) Close(ctx context.Context) error {
 			errs = append(errs, s.http.Shutdown(ctx))
 		}
 		s.scheduler.Stop()
+		if s.retention != nil {
+			s.retention.Stop()
+		}
 		s.runner.Close()
 		errs = append(errs, s.closeStores())
 		s.closeErr = errors.Join(errs...)

@@ -63,10 +63,16 @@ GROUP BY compute_environment`
 	jobCountByQueueStatus = `SELECT queue_arn, status, count(*) FROM jobs
 GROUP BY queue_arn, status
 ORDER BY queue_arn, status`
+	// jobDeleteStopped removes finished jobs, oldest first. An array child
+	// goes only with its parent deletable too, and a parent only once none
+	// of its children remain, so DescribeJobs never sees half an array.
 	jobDeleteStopped = `DELETE FROM jobs WHERE rowid IN (
-    SELECT rowid FROM jobs
-    WHERE status IN ('SUCCEEDED', 'FAILED') AND stopped_at < ?1
-    ORDER BY stopped_at
+    SELECT rowid FROM jobs j
+    WHERE j.status IN ('SUCCEEDED', 'FAILED') AND j.stopped_at < ?1
+      AND (j.array_parent = '' OR j.array_parent IN (
+          SELECT p.id FROM jobs p WHERE p.status IN ('SUCCEEDED', 'FAILED') AND p.stopped_at < ?1))
+      AND NOT EXISTS (SELECT 1 FROM jobs c WHERE c.array_parent <> '' AND c.array_parent = j.id)
+    ORDER BY j.stopped_at
     LIMIT ?2
 )`
 
