@@ -86,6 +86,9 @@ type ExitResult struct {
 	// "OutOfMemoryError: Container killed due to memory usage"); empty for
 	// an ordinary exit.
 	Reason string
+	// FinishedAt is when the attempt ended, if the executor knows (a
+	// container that exited while the server was down); zero means now.
+	FinishedAt time.Time
 }
 
 // StartError is a failure to start the attempt that belongs to the job, not
@@ -119,4 +122,7 @@ const (
 	LabelJobID   = "gantry.job-id"
 	LabelAttempt = "gantry.attempt"
 	LabelTaskID  = "gantry.task-id"
+	// LabelNodeID names the Gantry server (its instance id) that owns the
+	// attempt, so servers sharing an engine never touch each other's.
+	LabelNodeID = "gantry.node-id"
 )

@@ -24,12 +24,15 @@ func (e *Executor) Capacity(ctx context.Context) (gantry.Resources, error) {
 
 // Cleanup removes (killing them first if running) the containers of every
 // attempt for which keep returns false, with their anonymous volumes, and
-// reports how many it removed.
+// reports how many it removed. With Config.NodeID set it considers only the
+// containers of that server (label gantry.node-id): another Gantry sharing
+// the engine keeps its own.
 func (e *Executor) Cleanup(ctx context.Context, keep func(taskID string) bool) (int, error) {
-	list, err := e.cli.ContainerList(ctx, container.ListOptions{
-		All:     true,
-		Filters: filters.NewArgs(filters.Arg("label", LabelManaged+"=true")),
-	})
+	args := filters.NewArgs(filters.Arg("label", LabelManaged+"=true"))
+	if e.cfg.NodeID != "" {
+		args.Add("label", executor.LabelNodeID+"="+e.cfg.NodeID)
+	}
+	list, err := e.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: args})
 	if err != nil {
 		return 0, fmt.Errorf("execdocker: list containers: %w", err)
 	}

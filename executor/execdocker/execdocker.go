@@ -103,6 +103,9 @@ type Config struct {
 	// KeepContainers keeps containers after Wait has returned their exit
 	// (for debugging); Cleanup still removes them.
 	KeepContainers bool
+	// NodeID, when set, limits Cleanup to containers labelled with this
+	// server's instance id (the runner labels every attempt with it).
+	NodeID string
 }
 
 // Executor runs attempts as Docker containers. It is safe for concurrent

@@ -179,6 +179,11 @@ func (e *Executor) statExecutable(ctx context.Context, id, p string) (statResult
 		st, err := e.cli.ContainerStatPath(ctx, id, p)
 		switch {
 		case cerrdefs.IsNotFound(err):
+			// The path, or the container itself (removed behind our back):
+			// only the former is the job's fault.
+			if _, ierr := e.cli.ContainerInspect(ctx, id); ierr != nil {
+				return statMissing, fmt.Errorf("container %s: %w", id, ierr)
+			}
 			return statMissing, nil
 		case err != nil:
 			return statMissing, err

@@ -100,6 +100,11 @@ func (e *Executor) exitResult(c *ctr, code int) executor.ExitResult {
 	if info.State != nil && info.State.OOMKilled {
 		res.Reason = ReasonOutOfMemory
 	}
+	if info.State != nil {
+		if t, err := time.Parse(time.RFC3339Nano, info.State.FinishedAt); err == nil && t.Year() > 1 {
+			res.FinishedAt = t
+		}
+	}
 	return res
 }
 

@@ -262,6 +262,7 @@ func (r *Runner) buildTask(job *gantry.Job, out io.Writer) *executor.Task {
 		Container: c, Command: c.Command, Env: env, Resources: job.Resources,
 		Labels: map[string]string{
 			executor.LabelJobID: job.JobID, executor.LabelAttempt: strconv.Itoa(job.Attempt()), executor.LabelTaskID: job.TaskID,
+			executor.LabelNodeID: r.cfg.NodeID,
 		},
 		Output: out,
 	}
@@ -389,6 +390,9 @@ func (r *Runner) wait(ctx context.Context, job *gantry.Job, a *attempt, h *execu
 	default:
 		code := int32(res.ExitCode)
 		o.exitCode, o.reason = &code, res.Reason
+		if !res.FinishedAt.IsZero() {
+			o.finishedAt = res.FinishedAt.UnixMilli()
+		}
 	}
 	r.mu.Lock()
 	o.timedOut = a.timedOut
@@ -403,14 +407,18 @@ type outcome struct {
 	startErr     string // the attempt never started: why
 	lost         bool   // the executor lost the task (server crash)
 	timedOut     bool
-	neverStarted bool // terminated before it started
-	requeue      bool // never started because the server is stopping: RUNNABLE again, no attempt
+	neverStarted bool  // terminated before it started
+	requeue      bool  // never started because the server is stopping: RUNNABLE again, no attempt
+	finishedAt   int64 // when the attempt ended, if the executor knows (ms); else now
 }
 
 // finish records the end of the current attempt: SUCCEEDED, FAILED, or
 // RUNNABLE again when the retry strategy says so.
 func (r *Runner) finish(ctx context.Context, jobID string, o outcome) {
 	now := r.cfg.Now().UnixMilli()
+	if o.finishedAt > 0 && o.finishedAt < now {
+		now = o.finishedAt
+	}
 	err := r.cfg.Store.InTx(ctx, func(ctx context.Context, tx store.Tx) error {
 		j, err := tx.JobGet(ctx, jobID)
 		if err != nil {

@@ -36,7 +36,7 @@ func newExecutor(ctx context.Context, cfg *Config) (executor.Executor, error) {
 	case "docker", "auto":
 		d, err := execdocker.New(ctx, execdocker.Config{
 			Host: cfg.Docker.Host, Logger: cfg.Logger, Pull: cfg.Docker.Pull, PullTimeout: cfg.Docker.PullTimeout,
-			NetworkMode: cfg.Docker.Network,
+			NetworkMode: cfg.Docker.Network, NodeID: cfg.nodeID,
 		})
 		if err == nil {
 			return d, nil

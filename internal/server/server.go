@@ -73,6 +73,8 @@ type Config struct {
 	// Docker bridge gateway for containers.
 	AdvertiseURL string
 	Logger       *slog.Logger
+
+	nodeID string // set by New for the executor
 }
 
 func (c *Config) applyDefaults() {
@@ -141,6 +143,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg.nodeID = s.nodeID
 	if s.exec, err = newExecutor(ctx, &cfg); err != nil {
 		return nil, err
 	}
