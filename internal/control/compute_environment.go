@@ -252,42 +252,16 @@ type DescribeComputeEnvironmentsOutput struct {
 // DescribeComputeEnvironments lists environments by name or ARN, or all of
 // them a page at a time. Unknown names are omitted.
 func (s *Service) DescribeComputeEnvironments(ctx context.Context, in *DescribeComputeEnvironmentsInput) (*DescribeComputeEnvironmentsOutput, error) {
-	if len(in.ComputeEnvironments) > 100 {
-		return nil, gantry.ClientErrorf("computeEnvironments: at most 100 names are allowed")
-	}
-	if len(in.ComputeEnvironments) > 0 && (in.MaxResults != nil || in.NextToken != "") {
-		return nil, gantry.ClientErrorf("ComputeEnvironments and MaxResults cannot both be set")
-	}
-	limit, err := pageSize(in.MaxResults, 100, 100)
-	if err != nil {
-		return nil, err
-	}
-	params := &store.ComputeEnvironmentListParams{Limit: limit + 1}
-	for _, n := range in.ComputeEnvironments {
-		name, _, err := gantry.ResolveName("computeEnvironments", gantry.ResourceComputeEnvironment, n)
-		if err != nil {
-			return nil, err
-		}
-		params.Names = append(params.Names, name)
-	}
-	if in.NextToken != "" {
-		if err := decodeToken(in.NextToken, &params.AfterName); err != nil {
-			return nil, err
-		}
-	}
-	ces, err := s.cfg.Store.ComputeEnvironmentList(ctx, params)
+	ces, next, err := describeNamed(namedPage{
+		Field: "computeEnvironments", Type: gantry.ResourceComputeEnvironment,
+		Refs: in.ComputeEnvironments, MaxResults: in.MaxResults, NextToken: in.NextToken,
+	}, func(names []string, after string, limit int) ([]*gantry.ComputeEnvironment, error) {
+		return s.cfg.Store.ComputeEnvironmentList(ctx, &store.ComputeEnvironmentListParams{Names: names, AfterName: after, Limit: limit})
+	}, func(ce *gantry.ComputeEnvironment) string { return ce.ComputeEnvironmentName })
 	if err != nil {
 		return nil, internal("describe compute environments", err)
 	}
-	out := &DescribeComputeEnvironmentsOutput{ComputeEnvironments: ces}
-	if len(params.Names) == 0 && len(ces) > limit {
-		out.ComputeEnvironments = ces[:limit]
-		out.NextToken = encodeToken(ces[limit-1].ComputeEnvironmentName)
-	}
-	if out.ComputeEnvironments == nil {
-		out.ComputeEnvironments = []*gantry.ComputeEnvironment{}
-	}
-	return out, nil
+	return &DescribeComputeEnvironmentsOutput{ComputeEnvironments: ces, NextToken: next}, nil
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -235,40 +235,14 @@ type DescribeJobQueuesOutput struct {
 
 // DescribeJobQueues lists queues by name or ARN, or all a page at a time.
 func (s *Service) DescribeJobQueues(ctx context.Context, in *DescribeJobQueuesInput) (*DescribeJobQueuesOutput, error) {
-	if len(in.JobQueues) > 100 {
-		return nil, gantry.ClientErrorf("jobQueues: at most 100 names are allowed")
-	}
-	if len(in.JobQueues) > 0 && (in.MaxResults != nil || in.NextToken != "") {
-		return nil, gantry.ClientErrorf("JobQueues and MaxResults cannot both be set")
-	}
-	limit, err := pageSize(in.MaxResults, 100, 100)
-	if err != nil {
-		return nil, err
-	}
-	params := &store.JobQueueListParams{Limit: limit + 1}
-	for _, n := range in.JobQueues {
-		name, _, err := gantry.ResolveName("jobQueues", gantry.ResourceJobQueue, n)
-		if err != nil {
-			return nil, err
-		}
-		params.Names = append(params.Names, name)
-	}
-	if in.NextToken != "" {
-		if err := decodeToken(in.NextToken, &params.AfterName); err != nil {
-			return nil, err
-		}
-	}
-	qs, err := s.cfg.Store.JobQueueList(ctx, params)
+	qs, next, err := describeNamed(namedPage{
+		Field: "jobQueues", Type: gantry.ResourceJobQueue,
+		Refs: in.JobQueues, MaxResults: in.MaxResults, NextToken: in.NextToken,
+	}, func(names []string, after string, limit int) ([]*gantry.JobQueue, error) {
+		return s.cfg.Store.JobQueueList(ctx, &store.JobQueueListParams{Names: names, AfterName: after, Limit: limit})
+	}, func(q *gantry.JobQueue) string { return q.JobQueueName })
 	if err != nil {
 		return nil, internal("describe job queues", err)
 	}
-	out := &DescribeJobQueuesOutput{JobQueues: qs}
-	if len(params.Names) == 0 && len(qs) > limit {
-		out.JobQueues = qs[:limit]
-		out.NextToken = encodeToken(qs[limit-1].JobQueueName)
-	}
-	if out.JobQueues == nil {
-		out.JobQueues = []*gantry.JobQueue{}
-	}
-	return out, nil
+	return &DescribeJobQueuesOutput{JobQueues: qs, NextToken: next}, nil
 }
