@@ -96,25 +96,37 @@ func TestDockerCrashWhileContainersRun(t *testing.T) {
 	require.Equal(t, "start\ndone\n", readOut(t, out, "a"))
 	require.True(t, containerRunning(t, ctrB.ID))
 
-	// The stopped container of an attempt no job knows.
-	leftoverTask := "dcrash-leftover-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	created, err := cli.ContainerCreate(ctx, &container.Config{
-		Image:  img,
-		Cmd:    []string{"true"},
-		Labels: map[string]string{execdocker.LabelManaged: "true", executor.LabelTaskID: leftoverTask},
-	}, &container.HostConfig{}, nil, nil, execdocker.ContainerNamePrefix+leftoverTask)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_ = cli.ContainerRemove(context.Background(), created.ID, container.RemoveOptions{Force: true})
-	})
-	require.NoError(t, cli.ContainerStart(ctx, created.ID, container.StartOptions{}))
-	require.Eventually(t, func() bool { return !containerRunning(t, created.ID) }, 10*time.Second, 20*time.Millisecond)
+	// Stopped containers of attempts no job knows: one of this server
+	// (labelled with its node id, as every attempt is) must be removed at
+	// startup; one of another server sharing the engine must be kept.
+	node := ctrA.Config.Labels[executor.LabelNodeID]
+	require.NotEmpty(t, node, "attempts carry the server's node id")
+	leftover := func(name, node string) string {
+		task := "dcrash-" + name + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		created, err := cli.ContainerCreate(ctx, &container.Config{
+			Image: img,
+			Cmd:   []string{"true"},
+			Labels: map[string]string{execdocker.LabelManaged: "true", executor.LabelTaskID: task,
+				executor.LabelNodeID: node},
+		}, &container.HostConfig{}, nil, nil, execdocker.ContainerNamePrefix+task)
+		require.NoError(t, err)
+		t.Cleanup(func() {
+			_ = cli.ContainerRemove(context.Background(), created.ID, container.RemoveOptions{Force: true})
+		})
+		require.NoError(t, cli.ContainerStart(ctx, created.ID, container.StartOptions{}))
+		require.Eventually(t, func() bool { return !containerRunning(t, created.ID) }, 10*time.Second, 20*time.Millisecond)
+		return created.ID
+	}
+	mine := leftover("leftover", node)
+	theirs := leftover("other-server", "i-0000000000000000f")
 
 	s2 := startServer(t, dataDir, args...)
 	c2 := s2.Batch
 	t.Logf("server down for %v", time.Since(killed))
-	_, err = cli.ContainerInspect(ctx, created.ID)
+	_, err = cli.ContainerInspect(ctx, mine)
 	require.True(t, cerrdefs.IsNotFound(err), "the leftover container was not removed at startup: %v", err)
+	_, err = cli.ContainerInspect(ctx, theirs)
+	require.NoError(t, err, "another server's container was removed")
 
 	// B was reattached, and still runs in its first container.
 	require.True(t, containerRunning(t, ctrB.ID), "job B's container")
