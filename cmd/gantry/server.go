@@ -71,6 +71,7 @@ func newServerCmd() *cobra.Command {
 	f.BoolVar(&cfg.KeepWorkDirs, "keep-work-dirs", false, "keep each attempt's working directory after it ends")
 	f.Int64Var(&cfg.LogStreamMaxBytes, "log-stream-max-bytes", 1<<30, "cap of each job log stream; past it one truncation marker is written and further output dropped (negative: unlimited)")
 	f.DurationVar(&cfg.JobRetention, "job-retention", 720*time.Hour, "how long SUCCEEDED and FAILED jobs stay describable after they stop: 0 keeps them forever, otherwise at least 24h (AWS keeps them at least 7 days)")
+	f.BoolVar(&cfg.Pprof, "pprof", false, "serve Go profiles under /debug/pprof/ on the API port (signed requests only when --credentials is set)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json")
 	return cmd

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"sync"
@@ -60,6 +61,9 @@ type Config struct {
 	SchedulerInterval time.Duration
 	// KeepWorkDirs keeps each attempt's working directory after it ends.
 	KeepWorkDirs bool
+	// Pprof serves net/http/pprof under /debug/pprof/ on the API port (for
+	// profiling; off by default; behind SigV4 when credentials are set).
+	Pprof bool
 	// JobRetention is how long finished jobs stay describable after they
 	// stop (0: forever; otherwise at least 24h).
 	JobRetention time.Duration
@@ -213,6 +217,13 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	api := &httpapi.Server{Control: s.control, Logger: cfg.Logger, Ready: s.ready.Load, QueueSnapshots: s.scheduler}
 	api.ObserveRequest = s.metrics.Request
 	api.Extra = map[string]http.Handler{"GET /metrics": s.metrics.Handler()}
+	if cfg.Pprof {
+		api.Extra["/debug/pprof/"] = http.HandlerFunc(pprof.Index)
+		api.Extra["/debug/pprof/profile"] = http.HandlerFunc(pprof.Profile)
+		api.Extra["/debug/pprof/trace"] = http.HandlerFunc(pprof.Trace)
+		api.Extra["/debug/pprof/symbol"] = http.HandlerFunc(pprof.Symbol)
+		api.Extra["/debug/pprof/cmdline"] = http.HandlerFunc(pprof.Cmdline)
+	}
 	api.Targets = map[string]http.Handler{logsapi.TargetPrefix: logsapi.New(logsapi.Config{Store: s.logs, Region: cfg.Region, AccountID: cfg.AccountID, Logger: cfg.Logger})}
 	s.http = &http.Server{
 		Handler:           httpapi.WithRequestID(cfg.Logger, sigv4auth.Middleware(verifier, api.Handler())),
