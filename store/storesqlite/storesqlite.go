@@ -17,6 +17,11 @@
 //   - the readers, several query_only connections for implicit reads (Get,
 //     List, Count). In WAL mode they never block the writer nor wait for it.
 //
+// InTx calls are group-committed (see committer): concurrent transactions
+// run one after another inside one SQLite transaction, each in its own
+// savepoint, and share one commit and one fsync. Each caller still gets
+// its own outcome, and InTx returns only after the commit is durable.
+//
 // Every connection runs with journal_mode=WAL, synchronous=FULL (a commit is
 // fsynced before InTx returns, so kill -9 or a power cut loses nothing that
 // was acknowledged), foreign_keys=ON and a busy timeout.
@@ -59,6 +64,9 @@ type Config struct {
 	// BusyTimeout is how long a connection waits for a lock held by
 	// another process before failing with SQLITE_BUSY. Default: 10s.
 	BusyTimeout time.Duration
+	// MaxBatch is the most InTx calls group commit folds into one
+	// transaction (default 256; 1 turns group commit off).
+	MaxBatch int
 }
 
 // Store is a store.Store on one SQLite file.
@@ -67,6 +75,7 @@ type Store struct {
 	writer  *dbHandle
 	reader  *dbHandle
 	path    string
+	commits *committer // group commit of InTx
 }
 
 var _ store.Store = (*Store)(nil)
@@ -119,6 +128,7 @@ func Open(ctx context.Context, cfg Config) (_ *Store, err error) {
 		return nil, err
 	}
 	s.querier = querier{read: s.reader, write: s.writer}
+	s.commits = startCommitter(s.writer, cfg.MaxBatch)
 	logger.InfoContext(ctx, "storesqlite: opened", slog.String("path", cfg.Path), slog.Int("schema_version", len(migrations)))
 	return s, nil
 }
@@ -155,34 +165,12 @@ func dsn(path string, busy time.Duration, readOnly bool) string {
 	return path + "?" + strings.Join(params, "&")
 }
 
-// InTx runs fn in one BEGIN IMMEDIATE transaction on the writer and commits
-// if fn returns nil. fn's error is returned unchanged. fn is not retried:
-// with a single writer there are no serialization failures to retry.
-func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx store.Tx) error) (err error) {
-	tx, err := s.writer.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("storesqlite: begin: %w", err)
-	}
-	committed := false
-	defer func() {
-		if !committed {
-			_ = tx.Rollback()
-		}
-	}()
-	h := &txHandle{tx: tx, stmts: s.writer.stmts}
-	if err := fn(ctx, &querier{read: h, write: h}); err != nil {
-		return err
-	}
-	committed = true
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("storesqlite: commit: %w", err)
-	}
-	return nil
-}
-
 // Close closes both pools. The last connection to close checkpoints the WAL
 // into the main file.
 func (s *Store) Close() error {
+	if s.commits != nil {
+		s.commits.stop()
+	}
 	var errs []error
 	for _, h := range []*dbHandle{s.reader, s.writer} {
 		if h == nil {
