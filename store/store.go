@@ -47,10 +47,45 @@ type Tx interface {
 	// ComputeEnvironmentUpdate replaces the stored environment with the same name.
 	ComputeEnvironmentUpdate(ctx context.Context, ce *gantry.ComputeEnvironment) error
 
+	// APIDestinationDelete removes an API destination by name.
+	APIDestinationDelete(ctx context.Context, name string) error
+	APIDestinationGet(ctx context.Context, name string) (*gantry.APIDestination, error)
+	// APIDestinationInsert stores a new API destination; ErrAlreadyExists on a taken name.
+	APIDestinationInsert(ctx context.Context, d *gantry.APIDestination) error
+	// APIDestinationList returns API destinations ordered by name.
+	APIDestinationList(ctx context.Context, params *NameListParams) ([]*gantry.APIDestination, error)
+	APIDestinationUpdate(ctx context.Context, d *gantry.APIDestination) error
+
+	// ConnectionDelete removes a connection by name.
+	ConnectionDelete(ctx context.Context, name string) error
+	// ConnectionGet returns a connection with its secrets.
+	ConnectionGet(ctx context.Context, name string) (*gantry.Connection, error)
+	// ConnectionInsert stores a new connection; ErrAlreadyExists on a taken name.
+	ConnectionInsert(ctx context.Context, c *gantry.Connection) error
+	// ConnectionList returns connections ordered by name.
+	ConnectionList(ctx context.Context, params *NameListParams) ([]*gantry.Connection, error)
+	ConnectionUpdate(ctx context.Context, c *gantry.Connection) error
+
+	// DeliveryInsert stores new deliveries and assigns their IDs.
+	DeliveryInsert(ctx context.Context, ds []*Delivery) error
+	// DeliveryList returns deliveries matching every set field of params,
+	// by ID (ascending, or descending with Newest).
+	DeliveryList(ctx context.Context, params *DeliveryListParams) ([]*Delivery, error)
+	// DeliveryUpdate replaces a delivery's state, attempts, times and error.
+	DeliveryUpdate(ctx context.Context, d *Delivery) error
+	// DeliveryDeleteFinished removes up to limit (0 = no limit) DELIVERED
+	// and DEAD deliveries updated before a time, oldest first; it returns
+	// how many it removed.
+	DeliveryDeleteFinished(ctx context.Context, before int64, limit int) (int, error)
+
 	// EventInsert appends an event to the outbox, in the caller's transaction.
 	EventInsert(ctx context.Context, ev *Event) error
 	// EventList returns outbox events with ID > AfterID, oldest first.
 	EventList(ctx context.Context, params *EventListParams) ([]*Event, error)
+	// EventDeleteThrough removes up to limit (0 = no limit) outbox events
+	// with ID <= id and Time < before, lowest IDs first; it returns how many
+	// it removed.
+	EventDeleteThrough(ctx context.Context, id, before int64, limit int) (int, error)
 
 	// JobCapacityInUse sums the resources of STARTING and RUNNING jobs per
 	// compute environment ARN; jobs without an environment are left out.
@@ -109,6 +144,32 @@ type Tx interface {
 	// JobQueueList returns queues ordered by name.
 	JobQueueList(ctx context.Context, params *JobQueueListParams) ([]*gantry.JobQueue, error)
 	JobQueueUpdate(ctx context.Context, q *gantry.JobQueue) error
+
+	// RuleDelete removes a rule, its targets and its schedule state.
+	RuleDelete(ctx context.Context, name string) error
+	RuleGet(ctx context.Context, name string) (*gantry.Rule, error)
+	// RuleInsert stores a new rule; ErrAlreadyExists on a taken name.
+	RuleInsert(ctx context.Context, r *gantry.Rule) error
+	// RuleList returns rules ordered by name.
+	RuleList(ctx context.Context, params *RuleListParams) ([]*gantry.Rule, error)
+	RuleUpdate(ctx context.Context, r *gantry.Rule) error
+
+	// RuleTargetDelete removes targets of a rule by id; unknown ids are ignored.
+	RuleTargetDelete(ctx context.Context, rule string, ids []string) error
+	// RuleTargetList returns a rule's targets ordered by id.
+	RuleTargetList(ctx context.Context, rule string) ([]*gantry.Target, error)
+	// RuleTargetUpsert inserts or replaces targets of a rule (by Id).
+	RuleTargetUpsert(ctx context.Context, rule string, targets []*gantry.Target) error
+
+	// ScheduleStateDelete forgets a rule's schedule state; no error if it
+	// has none.
+	ScheduleStateDelete(ctx context.Context, rule string) error
+	// ScheduleStateGet returns a rule's schedule state; ErrNotFound if none.
+	ScheduleStateGet(ctx context.Context, rule string) (*ScheduleState, error)
+	// ScheduleStateList returns every schedule state, ordered by rule.
+	ScheduleStateList(ctx context.Context) ([]*ScheduleState, error)
+	// ScheduleStateUpsert writes a rule's schedule state.
+	ScheduleStateUpsert(ctx context.Context, st *ScheduleState) error
 
 	// SchedulingPolicyDelete removes a policy by name.
 	SchedulingPolicyDelete(ctx context.Context, name string) error
@@ -230,14 +291,85 @@ type JobCount struct {
 }
 
 // Event is an outbox record: one event to deliver (a job state change, a
-// queue blocked notice). Detail is the JSON document.
+// queue blocked notice, a PutEvents entry). Detail is the JSON document.
 type Event struct {
-	ID         int64 // assigned by EventInsert, increasing
+	ID int64 // assigned by EventInsert, increasing
+	// UUID is the envelope's "id"; EventInsert assigns a random one if empty.
+	UUID       string
 	Time       int64 // ms
 	DetailType string
 	Source     string
 	Resources  []string
 	Detail     []byte
+}
+
+// NameListParams pages through resources ordered by name.
+type NameListParams struct {
+	NamePrefix string // names starting with this, if set
+	AfterName  string // names strictly greater (pagination)
+	Limit      int    // 0 = no limit
+}
+
+// RuleListParams filters RuleList.
+type RuleListParams struct {
+	NamePrefix string
+	AfterName  string
+	Limit      int
+	// TargetArn lists only rules with a target of this ARN
+	// (ListRuleNamesByTarget).
+	TargetArn string
+}
+
+// Delivery states.
+const (
+	DeliveryPending   = "PENDING"   // waiting for its next attempt
+	DeliveryDelivered = "DELIVERED" // the target accepted it
+	DeliveryDead      = "DEAD"      // retries exhausted: the dead-letter record
+)
+
+// Delivery is one event on its way to one target of one rule. It is created
+// in the transaction that matches the event (or fires the schedule), so
+// nothing matched is lost; it is retried until DELIVERED or DEAD.
+type Delivery struct {
+	ID       int64 // assigned by DeliveryInsert
+	EventID  int64 // the outbox event, 0 for a scheduled event
+	Rule     string
+	TargetID string
+	// Target is the target as it was when the event matched (JSON of
+	// gantry.Target), so later edits do not change what is delivered.
+	Target []byte
+	// Event is the full event envelope (JSON) the target input derives from.
+	Event         []byte
+	State         string
+	Attempts      int
+	CreatedAt     int64 // ms; the event's age counts from here
+	NextAttemptAt int64 // ms
+	UpdatedAt     int64 // ms
+	LastError     string
+	// Result is what the target returned (a job ID, an HTTP status).
+	Result string
+}
+
+// DeliveryListParams filters DeliveryList; zero fields do not filter.
+type DeliveryListParams struct {
+	Rule      string
+	States    []string
+	DueBefore int64 // NextAttemptAt <= this (ms), if set
+	AfterID   int64 // ID > this (ascending) or ID < this (Newest), if set
+	Newest    bool
+	Limit     int
+}
+
+// ScheduleState is the durable position of a scheduled rule: the next
+// scheduled time it has not fired yet. The dispatcher advances it in the
+// transaction that inserts the fire's deliveries, so each time fires once.
+type ScheduleState struct {
+	Rule       string
+	NextFireAt int64 // ms
+	LastFireAt int64 // ms, 0 if never fired
+	// Expression is the ScheduleExpression (and zone) NextFireAt was
+	// computed for; a changed rule recomputes it.
+	Expression string
 }
 
 // EventListParams pages through the outbox.

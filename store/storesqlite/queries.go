@@ -17,8 +17,8 @@ ORDER BY name
 LIMIT ?3`
 	computeEnvironmentUpdate = `UPDATE compute_environments SET detail = ?2 WHERE name = ?1`
 
-	eventInsert = `INSERT INTO events (time, detail_type, source, resources, detail) VALUES (?1, ?2, ?3, ?4, ?5)`
-	eventList   = `SELECT id, time, detail_type, source, resources, detail FROM events
+	eventInsert = `INSERT INTO events (time, detail_type, source, resources, detail, uuid) VALUES (?1, ?2, ?3, ?4, ?5, ?6)`
+	eventList   = `SELECT id, time, detail_type, source, resources, detail, coalesce(uuid, '') FROM events
 WHERE id > ?1
 ORDER BY id
 LIMIT ?2`
@@ -117,6 +117,8 @@ var readQueries = []string{
 	jobQueueGet, jobQueueList,
 	metaGet,
 	schedulingPolicyGet, schedulingPolicyList, shareUsageList,
+	apiDestinationGet, apiDestinationList, connectionGet, connectionList,
+	ruleGet, ruleList, ruleTargetList, scheduleStateGet, scheduleStateList,
 }
 
 // writeQueries are prepared on the writer only.
@@ -129,6 +131,11 @@ var writeQueries = []string{
 	jobQueueDelete, jobQueueInsert, jobQueueUpdate,
 	metaSet,
 	schedulingPolicyDelete, schedulingPolicyInsert, schedulingPolicyUpdate, shareUsageUpsert,
+	apiDestinationDelete, apiDestinationInsert, apiDestinationUpdate,
+	connectionDelete, connectionInsert, connectionUpdate,
+	deliveryInsert, deliveryUpdate, deliveryDeleteFinished, eventDeleteThrough,
+	ruleDelete, ruleInsert, ruleUpdate, ruleTargetDelete, ruleTargetUpsert,
+	scheduleStateDelete, scheduleStateUpsert,
 }
 
 // noLimit is SQLite's LIMIT for "all rows".

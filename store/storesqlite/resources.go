@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/google/uuid"
+
 	"github.com/gantrybatch/gantry"
 	"github.com/gantrybatch/gantry/store"
 )
@@ -57,7 +59,10 @@ func (q *querier) EventInsert(ctx context.Context, ev *store.Event) error {
 	if err != nil {
 		return wrap(err, "insert event")
 	}
-	res, err := q.write.exec(ctx, eventInsert, ev.Time, ev.DetailType, ev.Source, resources, ev.Detail)
+	if ev.UUID == "" {
+		ev.UUID = uuid.NewString()
+	}
+	res, err := q.write.exec(ctx, eventInsert, ev.Time, ev.DetailType, ev.Source, resources, ev.Detail, ev.UUID)
 	if err != nil {
 		return wrap(err, "insert event")
 	}
@@ -82,7 +87,7 @@ func (q *querier) EventList(ctx context.Context, params *store.EventListParams) 
 	for rows.Next() {
 		ev := &store.Event{}
 		var resources []byte
-		if err := rows.Scan(&ev.ID, &ev.Time, &ev.DetailType, &ev.Source, &resources, &ev.Detail); err != nil {
+		if err := rows.Scan(&ev.ID, &ev.Time, &ev.DetailType, &ev.Source, &resources, &ev.Detail, &ev.UUID); err != nil {
 			return nil, wrap(err, "list events")
 		}
 		if err := json.Unmarshal(resources, &ev.Resources); err != nil {

@@ -55,6 +55,7 @@ func Exercise(t *testing.T, newStore NewStoreFunc) {
 			exerciseEvents(t, mode.newTx)
 			exerciseMeta(t, mode.newTx)
 			exerciseSchedulingPolicies(t, mode.newTx)
+			exerciseEventBridge(t, mode.newTx)
 		})
 	}
 	t.Run("Transactions", func(t *testing.T) {
