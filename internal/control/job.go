@@ -24,6 +24,27 @@ type SubmitJobOutput struct {
 // overrides and parameters into the job's container, and stores the job as
 // SUBMITTED. The scheduler takes it from there.
 func (s *Service) SubmitJob(ctx context.Context, in *gantry.SubmitJobInput) (*SubmitJobOutput, error) {
+	return s.submitJob(ctx, in, uuid.NewString())
+}
+
+// SubmitJobOnce is SubmitJob with a job ID chosen by the caller (a UUID
+// derived from a durable delivery). If a job with that ID already exists it
+// returns that job instead of submitting again, so a retried delivery
+// submits at most one job.
+func (s *Service) SubmitJobOnce(ctx context.Context, in *gantry.SubmitJobInput, jobID string) (*SubmitJobOutput, error) {
+	if j, err := s.cfg.Store.JobGet(ctx, jobID); err == nil {
+		return &SubmitJobOutput{JobArn: j.JobArn, JobName: j.JobName, JobID: j.JobID}, nil
+	}
+	out, err := s.submitJob(ctx, in, jobID)
+	if errors.Is(err, gantry.ErrAlreadyExists) {
+		if j, gerr := s.cfg.Store.JobGet(ctx, jobID); gerr == nil {
+			return &SubmitJobOutput{JobArn: j.JobArn, JobName: j.JobName, JobID: j.JobID}, nil
+		}
+	}
+	return out, err
+}
+
+func (s *Service) submitJob(ctx context.Context, in *gantry.SubmitJobInput, id string) (*SubmitJobOutput, error) {
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
@@ -45,7 +66,6 @@ func (s *Service) SubmitJob(ctx context.Context, in *gantry.SubmitJobInput) (*Su
 	if err != nil {
 		return nil, err
 	}
-	id := uuid.NewString()
 	var job *gantry.Job
 	err = s.cfg.Store.InTx(ctx, func(ctx context.Context, tx store.Tx) error {
 		q, err := tx.JobQueueGet(ctx, queueName)
