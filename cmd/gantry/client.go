@@ -50,7 +50,7 @@ func addClientCommands(root *cobra.Command) {
 	pf.StringVar(&o.endpoint, "endpoint", "http://127.0.0.1:8420", "Gantry (or AWS Batch) endpoint URL for client commands")
 	pf.StringVar(&o.region, "region-name", "us-east-1", "region to sign client requests for")
 	pf.StringVarP(&o.output, "output", "o", "table", "client output: table or json")
-	root.AddCommand(newSubmitCmd(o), newJobsCmd(o), newDescribeCmd(o), newStopCmd(o, "cancel"), newStopCmd(o, "terminate"), newLogsCmd(o))
+	root.AddCommand(newSubmitCmd(o), newJobsCmd(o), newDescribeCmd(o), newStopCmd(o, "cancel"), newStopCmd(o, "terminate"), newLogsCmd(o), newRulesCmd(o), newSchedulesCmd(o))
 }
 
 // printJSON prints an SDK value in the AWS wire shape (see awsShape).

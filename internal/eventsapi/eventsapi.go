@@ -1,0 +1,387 @@
+package eventsapi
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gantrybatch/gantry"
+	"github.com/gantrybatch/gantry/internal/httpapi"
+	"github.com/gantrybatch/gantry/store"
+)
+
+// TargetPrefix is the X-Amz-Target prefix of EventBridge.
+const TargetPrefix = "AWSEvents"
+
+const (
+	contentType  = "application/x-amz-json-1.1"
+	maxBodyBytes = 1 << 20
+)
+
+// Error codes.
+const (
+	codeValidation     = "ValidationException"
+	codeNotFound       = "ResourceNotFoundException"
+	codeAlreadyExists  = "ResourceAlreadyExistsException"
+	codeInvalidPattern = "InvalidEventPatternException"
+	codeLimitExceeded  = "LimitExceededException"
+	codeUnknownOp      = "UnknownOperationException"
+	codeInternal       = "InternalException"
+)
+
+// Config configures a Handler.
+type Config struct {
+	// Store holds rules, targets, connections, API destinations and the
+	// event outbox. Required.
+	Store store.Store
+	// Region and AccountID appear in ARNs (defaults us-east-1 and
+	// 000000000000, as gantry's).
+	Region    string
+	AccountID string
+	// Now is the clock (default time.Now).
+	Now    func() time.Time
+	Logger *slog.Logger
+	// RulesChanged, if set, is called after any change to rules, targets,
+	// connections or API destinations has committed.
+	RulesChanged func()
+	// EventsAdded, if set, is called after PutEvents has committed events
+	// to the outbox.
+	EventsAdded func()
+}
+
+// Handler serves the AWSEvents target. Register it in
+// httpapi.Server.Targets under TargetPrefix, and its Routes in
+// httpapi.Server.Extra.
+type Handler struct {
+	cfg Config
+	ops map[string]func(context.Context, []byte) (any, error)
+}
+
+var _ http.Handler = (*Handler)(nil)
+
+// New returns the handler. It panics without a Store.
+func New(cfg Config) *Handler {
+	if cfg.Store == nil {
+		panic("eventsapi: Store is required")
+	}
+	cfg.Region = cmp.Or(cfg.Region, "us-east-1")
+	cfg.AccountID = cmp.Or(cfg.AccountID, "000000000000")
+	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	h := &Handler{cfg: cfg}
+	h.ops = map[string]func(context.Context, []byte) (any, error){
+		"PutRule":               op(h.putRule),
+		"DescribeRule":          op(h.describeRule),
+		"ListRules":             op(h.listRules),
+		"DeleteRule":            op(h.deleteRule),
+		"EnableRule":            op(h.enableRule),
+		"DisableRule":           op(h.disableRule),
+		"ListRuleNamesByTarget": op(h.listRuleNamesByTarget),
+		"TagResource":           op(h.tagResource),
+		"UntagResource":         op(h.untagResource),
+		"ListTagsForResource":   op(h.listTagsForResource),
+		"DescribeEventBus":      op(h.describeEventBus),
+		"ListEventBuses":        op(h.listEventBuses),
+
+		"PutTargets":        op(h.putTargets),
+		"RemoveTargets":     op(h.removeTargets),
+		"ListTargetsByRule": op(h.listTargetsByRule),
+
+		"TestEventPattern": op(h.testEventPattern),
+		"PutEvents":        op(h.putEvents),
+
+		"CreateConnection":      op(h.createConnection),
+		"DescribeConnection":    op(h.describeConnection),
+		"UpdateConnection":      op(h.updateConnection),
+		"DeleteConnection":      op(h.deleteConnection),
+		"ListConnections":       op(h.listConnections),
+		"DeauthorizeConnection": op(h.deauthorizeConnection),
+
+		"CreateApiDestination":   op(h.createAPIDestination),
+		"DescribeApiDestination": op(h.describeAPIDestination),
+		"UpdateApiDestination":   op(h.updateAPIDestination),
+		"DeleteApiDestination":   op(h.deleteAPIDestination),
+		"ListApiDestinations":    op(h.listAPIDestinations),
+	}
+	return h
+}
+
+// apiError is an error for the caller, in the JSON 1.1 error shape.
+type apiError struct {
+	code, message string
+}
+
+func (e *apiError) Error() string { return e.code + ": " + e.message }
+
+func validationf(format string, args ...any) error {
+	return &apiError{codeValidation, fmt.Sprintf(format, args...)}
+}
+
+func notFoundf(format string, args ...any) error {
+	return &apiError{codeNotFound, fmt.Sprintf(format, args...)}
+}
+
+// constraint is AWS's message for a member that breaks its model
+// constraint, e.g. `Value 'a b' at 'name' failed to satisfy constraint:
+// Member must satisfy regular expression pattern: [\.\-_A-Za-z0-9]+`.
+func constraint(field string, value any, rule string) error {
+	v := "null"
+	switch x := value.(type) {
+	case nil:
+	case string:
+		v = "'" + x + "'"
+	default:
+		v = fmt.Sprintf("'%v'", x)
+	}
+	return validationf("1 validation error detected: Value %s at '%s' failed to satisfy constraint: Member must %s", v, field, rule)
+}
+
+func required(field string) error { return constraint(field, nil, "not be null") }
+
+// ServeHTTP dispatches on X-Amz-Target.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	target := r.Header.Get("X-Amz-Target")
+	name, _ := strings.CutPrefix(target, TargetPrefix+".")
+	fn, ok := h.ops[name]
+	var (
+		out any
+		err error
+	)
+	switch {
+	case r.Method != http.MethodPost:
+		err = &apiError{codeUnknownOp, "EventBridge operations are POST requests"}
+	case !ok:
+		err = &apiError{codeUnknownOp, fmt.Sprintf("X-Amz-Target %q is not an EventBridge operation Gantry supports", target)}
+	default:
+		var body []byte
+		if body, err = readBody(w, r); err == nil {
+			out, err = fn(r.Context(), body)
+		}
+	}
+	status := http.StatusOK
+	if err != nil {
+		status = h.writeError(w, r, err)
+	} else {
+		writeJSON(w, http.StatusOK, out)
+	}
+	level := slog.LevelDebug
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	h.cfg.Logger.Log(r.Context(), level, "api request", "operation", "events."+name, "status", status,
+		"duration_ms", time.Since(start).Milliseconds(), "request_id", httpapi.RequestID(r.Context()))
+}
+
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, validationf("the request body exceeds %d bytes", maxBodyBytes)
+		}
+		return nil, validationf("could not read the request body: %v", err)
+	}
+	return bytes.TrimSpace(body), nil
+}
+
+// op adapts a typed operation: it decodes the body into In.
+func op[In any](fn func(context.Context, *In) (any, error)) func(context.Context, []byte) (any, error) {
+	return func(ctx context.Context, body []byte) (any, error) {
+		in := new(In)
+		if err := decode(body, in); err != nil {
+			return nil, err
+		}
+		return fn(ctx, in)
+	}
+}
+
+// decode reads a JSON object into v. An empty body is an empty object.
+func decode(body []byte, v any) error {
+	if len(body) == 0 {
+		return nil
+	}
+	if body[0] != '{' {
+		return validationf("the request body must be a JSON object")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return validationf("%s: must be of type %s, not %s", cmp.Or(te.Field, "(body)"), jsonType(te.Type.Kind().String()), te.Value)
+		}
+		var fe *fieldError
+		if errors.As(err, &fe) {
+			return validationf("%s", fe.Error())
+		}
+		return validationf("the request body is not valid JSON: %v", err)
+	}
+	return nil
+}
+
+// fieldError is returned by custom unmarshalers (epochTime).
+type fieldError struct{ msg string }
+
+func (e *fieldError) Error() string { return e.msg }
+
+func jsonType(kind string) string {
+	switch {
+	case strings.HasPrefix(kind, "int"), strings.HasPrefix(kind, "uint"), strings.HasPrefix(kind, "float"):
+		return "number"
+	case kind == "slice":
+		return "list"
+	case kind == "bool":
+		return "boolean"
+	case kind == "map", kind == "struct", kind == "ptr":
+		return "structure"
+	}
+	return kind
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"__type":"` + codeInternal + `","message":"An internal error occurred."}`)
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// writeError maps err to the error shape and returns the status sent:
+// *apiError as is; anything else is an internal error (500), logged, its
+// text not shown.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) int {
+	var ae *apiError
+	switch {
+	case errors.As(err, &ae):
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		ae = &apiError{codeInternal, "The request was canceled."}
+	default:
+		h.cfg.Logger.ErrorContext(r.Context(), "events api internal error", "request_id", httpapi.RequestID(r.Context()), "error", err)
+		ae = &apiError{codeInternal, "An internal error occurred."}
+	}
+	status := http.StatusBadRequest
+	if ae.code == codeInternal {
+		status = http.StatusInternalServerError
+	}
+	w.Header().Set("X-Amzn-ErrorType", ae.code)
+	writeJSON(w, status, map[string]string{"__type": ae.code, "message": ae.message})
+	return status
+}
+
+// ms is the clock in epoch milliseconds.
+func (h *Handler) ms() int64 { return h.cfg.Now().UnixMilli() }
+
+// epochSeconds turns epoch milliseconds into the wire's epoch seconds.
+func epochSeconds(ms int64) float64 { return float64(ms) / 1000 }
+
+// arn builds an EventBridge ARN: arn:aws:events:REGION:ACCOUNT:resource.
+func (h *Handler) arn(resource string) string {
+	return fmt.Sprintf("arn:%s:events:%s:%s:%s", gantry.Partition, h.cfg.Region, h.cfg.AccountID, resource)
+}
+
+func (h *Handler) ruleARN(name string) string { return h.arn("rule/" + name) }
+
+func (h *Handler) busARN() string { return h.arn("event-bus/" + gantry.DefaultEventBus) }
+
+// checkBus accepts an absent EventBusName, "default" or its ARN.
+func (h *Handler) checkBus(bus *string) error {
+	if bus == nil || *bus == "" || *bus == gantry.DefaultEventBus || *bus == h.busARN() {
+		return nil
+	}
+	return notFoundf("Event bus %s does not exist.", *bus)
+}
+
+// validName checks an EventBridge resource name: 1-64 of [.\-_A-Za-z0-9].
+func validName(field string, v *string) (string, error) {
+	if v == nil {
+		return "", required(field)
+	}
+	return *v, checkName(field, *v, 64)
+}
+
+func checkName(field, v string, max int) error {
+	if v == "" || len(v) > max {
+		return constraint(field, v, fmt.Sprintf("have length between 1 and %d", max))
+	}
+	for _, c := range []byte(v) {
+		if !isNameChar(c) {
+			return constraint(field, v, `satisfy regular expression pattern: [\.\-_A-Za-z0-9]+`)
+		}
+	}
+	return nil
+}
+
+func isNameChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_'
+}
+
+// pageLimit checks an optional Limit against [1, 100].
+func pageLimit(v *int32) (int, error) {
+	if v == nil {
+		return 100, nil
+	}
+	if *v < 1 || *v > 100 {
+		return 0, constraint("limit", *v, "have value between 1 and 100")
+	}
+	return int(*v), nil
+}
+
+// encodeToken makes the NextToken of listings by name (or target id): the
+// last name returned, opaque to clients.
+func encodeToken(last string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("n:" + last))
+}
+
+// decodeToken returns the name a NextToken carries ("" for none).
+func decodeToken(tok *string) (string, error) {
+	if tok == nil || *tok == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(*tok)
+	if err != nil || !bytes.HasPrefix(b, []byte("n:")) {
+		return "", validationf("The NextToken provided is invalid.")
+	}
+	return string(b[2:]), nil
+}
+
+// page lists by name with NamePrefix, NextToken and Limit: it asks for one
+// more than the limit to know whether a NextToken is due.
+func page[T any](items []T, limit int, name func(T) string) ([]T, *string) {
+	if len(items) <= limit {
+		return items, nil
+	}
+	items = items[:limit]
+	tok := encodeToken(name(items[len(items)-1]))
+	return items, &tok
+}
+
+// emptyOutput is the `{}` of operations without output.
+type emptyOutput struct{}
+
+// rulesChanged reports a committed change of rules, targets, connections
+// or API destinations.
+func (h *Handler) rulesChanged() {
+	if h.cfg.RulesChanged != nil {
+		h.cfg.RulesChanged()
+	}
+}
+
+func str(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
