@@ -7,7 +7,8 @@
 // returns a Result: one JSON record per run, which Aggregate folds into
 // medians, spreads and ratios. The gantrybench command (bench/cmd/gantrybench)
 // selects scenarios by flag; bench/run-docker-bench.sh starts the servers and
-// runs the container-throughput comparison recorded in docs/benchmarks.md.
+// runs the container-throughput comparison recorded in docs/benchmarks.md,
+// bench/run-bench.sh the API-level scenarios below.
 //
 // Scenarios:
 //
@@ -15,6 +16,35 @@
 //     submitted as N jobs or as one array job of N, timed from the first
 //     SubmitJob until DescribeJobs shows all N finished. Its baseline,
 //     DockerRun, runs the same containers with the docker CLI, P at a time.
+//
+// The API-level scenarios (Run, issue 5) create their own environments too
+// and record named figures (Result.Metrics) that `gantrybench report`
+// folds per scenario, mode and label, with ratios against baseline labels
+// ("moto", and "machine-limit" for jobs/s):
+//
+//   - submit-throughput: N SubmitJob calls from C concurrent clients (each
+//     its own connection pool) into a queue whose jobs are held (Hold: a
+//     DISABLED compute environment on Gantry, a dependency on a missing job
+//     on moto): jobs/s and call latency.
+//   - e2e-throughput: N trivial jobs from the first submit until ListJobs
+//     (one result per unfinished status) shows none left.
+//   - submit-latency: M jobs one at a time on an idle queue, DescribeJobs
+//     polled every few ms: startedAt - createdAt and the client-observed
+//     submit-to-RUNNING.
+//   - describe-list-latency: with K held jobs, DescribeJobs of 100 ids and
+//     ListJobs (one page of 100).
+//   - array-10k: one array of N children: the SubmitJob call and the time
+//     to all children finished.
+//   - chain-10k: N jobs each depending on the one before.
+//   - fan-in: an array of W children and one job depending on the parent.
+//   - queued-1m: Q held jobs (submit rate per block), then M probe jobs in
+//     a higher-priority queue, the server's RSS and, if it exports
+//     CycleMetric, its scheduling cycle time.
+//   - machine-limit: /bin/true forked in a loop: the machine's ceiling.
+//
+// With the server's pid, every run records its RSS (sampled peak, final,
+// VmHWM) and CPU time. bench/run-bench.sh runs them all against a fresh
+// Gantry (process executor) and a fresh moto per scenario.
 //
 // Besides the endpoint's own timestamps, a run can record what the Docker
 // engine saw of its containers (EngineStats, from `docker events`) and the

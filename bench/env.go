@@ -34,6 +34,11 @@ type EnvConfig struct {
 	Command   []string
 	VCPU      string
 	MemoryMiB int
+	// CEDisabled creates the compute environment DISABLED (its queue's
+	// jobs then stay RUNNABLE on Gantry); Priority is the queue's
+	// (default 1).
+	CEDisabled bool
+	Priority   int32
 }
 
 // Env is what CreateEnv made.
@@ -56,7 +61,7 @@ func CreateEnv(ctx context.Context, c *batch.Client, cfg *EnvConfig) (_ *Env, er
 	if _, err := c.CreateComputeEnvironment(ctx, &batch.CreateComputeEnvironmentInput{
 		ComputeEnvironmentName: aws.String(ceName),
 		Type:                   types.CETypeManaged,
-		State:                  types.CEStateEnabled,
+		State:                  ceState(cfg.CEDisabled),
 		ComputeResources: &types.ComputeResource{
 			Type:             types.CRTypeFargate,
 			MaxvCpus:         aws.Int32(cfg.MaxVCPUs),
@@ -80,7 +85,7 @@ func CreateEnv(ctx context.Context, c *batch.Client, cfg *EnvConfig) (_ *Env, er
 	if _, err := c.CreateJobQueue(ctx, &batch.CreateJobQueueInput{
 		JobQueueName: aws.String(qName),
 		State:        types.JQStateEnabled,
-		Priority:     aws.Int32(1),
+		Priority:     aws.Int32(max(1, cfg.Priority)),
 		ComputeEnvironmentOrder: []types.ComputeEnvironmentOrder{
 			{Order: aws.Int32(1), ComputeEnvironment: aws.String(ceName)},
 		},
@@ -115,6 +120,13 @@ func CreateEnv(ctx context.Context, c *batch.Client, cfg *EnvConfig) (_ *Env, er
 	}
 	env.JobDefinition = defName + ":" + strconv.Itoa(int(aws.ToInt32(out.Revision)))
 	return env, nil
+}
+
+func ceState(disabled bool) types.CEState {
+	if disabled {
+		return types.CEStateDisabled
+	}
+	return types.CEStateEnabled
 }
 
 // waitValid polls status until it is VALID (AWS creates environments and

@@ -45,6 +45,12 @@ type Summary struct {
 	// CPUSeconds and RSSKiB are medians over runs, by process name.
 	CPUSeconds map[string]float64
 	RSSKiB     map[string]float64
+	// Method, Metrics (by Metric* key), Series (median of each position)
+	// and Notes (distinct) fold the API-level scenarios' figures.
+	Method  string
+	Metrics map[string]Spread
+	Series  []float64
+	Notes   []string
 }
 
 // Engine keys in Summary.Engine.
@@ -61,15 +67,22 @@ const (
 	EngDieToStopped    = "die_to_stopped_at"
 )
 
-// Aggregate folds results by label, in the order labels first appear.
+// Aggregate folds results by label, in the order labels first appear:
+// container-throughput runs by label alone, the other scenarios' by
+// scenario, mode and label (so that every scenario can have a "gantry"
+// and a "moto" label).
 func Aggregate(results []*Result) []*Summary {
 	var order []string
 	by := map[string][]*Result{}
 	for _, r := range results {
-		if _, ok := by[r.Label]; !ok {
-			order = append(order, r.Label)
+		key := r.Label
+		if !isContainerScenario(r.Scenario) {
+			key = r.Scenario + "\x00" + r.Mode + "\x00" + r.Label
 		}
-		by[r.Label] = append(by[r.Label], r)
+		if _, ok := by[key]; !ok {
+			order = append(order, key)
+		}
+		by[key] = append(by[key], r)
 	}
 	out := make([]*Summary, 0, len(order))
 	for _, label := range order {
@@ -127,6 +140,7 @@ func summarize1(rs []*Result) *Summary {
 		}
 	}
 	s.JobsPerSecond, s.WallSeconds = newSpread(jps), newSpread(wall)
+	foldAPI(s, rs)
 	for k, v := range phases {
 		s.Phases[k] = newSpread(v).Median
 	}
@@ -149,6 +163,26 @@ func summarize1(rs []*Result) *Summary {
 // the ratio of each label's median wall time to each baseline label's),
 // per-job phases, what the engine saw, and CPU time.
 func WriteReport(w io.Writer, sums []*Summary, baselines []string) {
+	var ct, api []*Summary
+	for _, s := range sums {
+		if isContainerScenario(s.Scenario) {
+			ct = append(ct, s)
+		} else {
+			api = append(api, s)
+		}
+	}
+	if len(ct) > 0 {
+		writeContainerReport(w, ct, baselines)
+	}
+	if len(api) > 0 {
+		if len(ct) > 0 {
+			fmt.Fprintln(w)
+		}
+		writeAPIReport(w, api, baselines)
+	}
+}
+
+func writeContainerReport(w io.Writer, sums []*Summary, baselines []string) {
 	byLabel := map[string]*Summary{}
 	for _, s := range sums {
 		byLabel[s.Label] = s
@@ -255,18 +289,22 @@ func WriteRuns(w io.Writer, results []*Result) {
 	var rows [][]string
 	for _, r := range results {
 		machine := "–"
-		if v, ok := r.CPUSeconds[MachineCPU]; ok && r.WallSeconds > 0 {
+		v, ok := r.CPUSeconds[MachineCPU]
+		if !ok {
+			v, ok = r.Metrics[MetricMachineCPU]
+		}
+		if ok && r.WallSeconds > 0 {
 			machine = fmt.Sprintf("%.1f (%.2f cores)", v, v/r.WallSeconds)
 		}
 		rows = append(rows, []string{
 			fmt.Sprint(r.Rep), r.Label, r.Start.UTC().Format("15:04:05"),
 			fmt.Sprintf("%.2f", r.WallSeconds), fmt.Sprintf("%.2f", r.JobsPerSecond),
-			fmt.Sprintf("%d/%d", r.Succeeded, r.Jobs), machine,
+			fmt.Sprintf("%d/%d", r.Succeeded, r.Jobs), machine, r.Scenario + " " + r.Mode,
 		})
 	}
 	fmt.Fprintln(w, "Runs, in the order they ran (machine: CPU seconds all processes used during the run)")
 	fmt.Fprintln(w)
-	writeTable(w, []string{"rep", "label", "start (UTC)", "wall s", "jobs/s", "succeeded", "machine CPU s"}, rows)
+	writeTable(w, []string{"rep", "label", "start (UTC)", "wall s", "jobs/s", "succeeded", "machine CPU s", "scenario"}, rows)
 }
 
 func num(m map[string]float64, k, format string) string {

@@ -69,6 +69,18 @@ type Result struct {
 	// RSSKiB is each watched process's resident set at the end.
 	CPUSeconds map[string]float64 `json:"cpu_seconds,omitempty"`
 	RSSKiB     map[string]int64   `json:"rss_kib,omitempty"`
+	// Method says how a scenario set things up where endpoints differ
+	// (e.g. how submitted jobs are kept from running), for the report.
+	Method string `json:"method,omitempty"`
+	// Metrics are the figures of the API-level scenarios, by Metric* key;
+	// a key ending in "_per_s" is a rate (higher is better), any other a
+	// time or a size (lower is better).
+	Metrics map[string]float64 `json:"metrics,omitempty"`
+	// Series is a scenario's figure over time, e.g. queued-1m's submit
+	// rate (jobs/s) of each block of jobs, in order.
+	Series []float64 `json:"series,omitempty"`
+	// Notes are remarks for the report (e.g. a metric the server lacks).
+	Notes []string `json:"notes,omitempty"`
 	// Errors are the first few errors and failure reasons met.
 	Errors []string `json:"errors,omitempty"`
 }

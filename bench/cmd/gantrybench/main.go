@@ -8,9 +8,18 @@
 //	gantrybench -scenario container-throughput -target http://127.0.0.1:8420 -label gantry -jobs 100 -out results.jsonl
 //	gantrybench -scenario container-throughput -target docker -label docker-run -parallel 8 -out results.jsonl
 //
+// The API-level scenarios (submit-throughput, e2e-throughput,
+// submit-latency, describe-list-latency, array-10k, chain-10k, fan-in,
+// queued-1m, machine-limit) take their sizes from -jobs and -samples:
+//
+//	gantrybench -scenario submit-throughput -target http://127.0.0.1:8420 -label gantry -submit-clients 16 -server-pid PID -out results.jsonl
+//	gantrybench -scenario submit-throughput -target http://127.0.0.1:5000 -label moto -moto-compat -hold missing-dep -jobs 200 ... -out results.jsonl
+//	gantrybench -scenario machine-limit -label machine-limit -out results.jsonl
+//
 // Fold the runs of a file into medians, spreads and ratios:
 //
 //	gantrybench report -baseline docker-run -baseline moto results.jsonl
+//	gantrybench report -baseline moto -baseline machine-limit results.jsonl
 //
 // Record which Docker Engine API calls a client makes and what they cost,
 // until SIGINT or SIGTERM (then the table is written):
@@ -19,7 +28,8 @@
 //	gantry server --executor docker --docker-host unix:///tmp/engine.sock
 //
 // bench/run-docker-bench.sh starts Gantry and moto and runs the whole
-// comparison recorded in docs/benchmarks.md.
+// container comparison recorded in docs/benchmarks.md; bench/run-bench.sh
+// runs the API-level scenarios against Gantry and moto.
 package main
 
 import (
@@ -33,6 +43,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -72,17 +83,17 @@ var errNotAllSucceeded = errors.New("not every job succeeded")
 func runScenario(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("gantrybench", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: gantrybench [flags]\n       gantrybench report [-runs] [-baseline LABEL]... FILE...\n       gantrybench engine-proxy -listen SOCKET [-upstream SOCKET] [-containers N] [-out FILE]\n\nscenarios: %s\n\nflags:\n", bench.ScenarioContainerThroughput)
+		fmt.Fprintf(fs.Output(), "usage: gantrybench [flags]\n       gantrybench report [-runs] [-baseline LABEL]... FILE...\n       gantrybench engine-proxy -listen SOCKET [-upstream SOCKET] [-containers N] [-out FILE]\n\nscenarios: %s\n\nflags:\n", strings.Join(bench.Scenarios, ", "))
 		fs.PrintDefaults()
 	}
 	scenario := fs.String("scenario", bench.ScenarioContainerThroughput, "scenario to run")
 	target := fs.String("target", "", `Batch endpoint URL, or "docker" for the docker run baseline (required)`)
 	label := fs.String("label", "", "name of the run in reports (default: the target)")
 	rep := fs.Int("rep", 0, "repetition number recorded in the result")
-	jobs := fs.Int("jobs", bench.DefaultJobs, "number of jobs (containers)")
+	jobs := fs.Int("jobs", bench.DefaultJobs, "number of jobs (containers); the other scenarios' N, K, W or Q, defaulting to their own sizes (submit-throughput 10000, e2e-throughput 1000, describe-list-latency 10000, array-10k 10000, chain-10k 10000, fan-in 1000, queued-1m 1000000)")
 	array := fs.Bool("array", false, "submit one array job of -jobs children instead of -jobs jobs")
 	clients := fs.Int("submit-clients", 1, "concurrent SubmitJob callers")
-	poll := fs.Duration("poll", bench.DefaultPollInterval, "interval between DescribeJobs rounds")
+	poll := fs.Duration("poll", bench.DefaultPollInterval, "interval between DescribeJobs rounds (API scenarios: status polls, default 50ms)")
 	timeout := fs.Duration("timeout", bench.DefaultTimeout, "deadline of the whole run")
 	image := fs.String("image", bench.DefaultImage, "container image")
 	command := fs.String("command", "true", "container command (split on spaces)")
@@ -104,14 +115,18 @@ func runScenario(ctx context.Context, args []string, stdout io.Writer) error {
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error (logs go to stderr)")
 	var watch listFlag
 	fs.Var(&watch, "watch", "name=pid of a process whose CPU time and memory to record (repeatable)")
+	api := addAPIFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	if *scenario != bench.ScenarioContainerThroughput {
-		return fmt.Errorf("-scenario %q: unknown (have %s)", *scenario, bench.ScenarioContainerThroughput)
+	if !slices.Contains(bench.Scenarios, *scenario) {
+		return fmt.Errorf("-scenario %q: unknown (have %s)", *scenario, strings.Join(bench.Scenarios, ", "))
+	}
+	if *target == "" && *scenario == bench.ScenarioMachineLimit {
+		*target = "/bin/true"
 	}
 	if *target == "" {
 		return errors.New("-target is required (an endpoint URL, or docker)")
@@ -130,6 +145,18 @@ func runScenario(ctx context.Context, args []string, stdout io.Writer) error {
 		pids[name] = pid
 	}
 
+	if *scenario != bench.ScenarioContainerThroughput {
+		return runAPI(ctx, *scenario, fs, api,
+			bench.ClientConfig{Endpoint: *target, AccessKeyID: *accessKey, SecretAccessKey: *secretKey, MotoCompat: *motoCompat},
+			bench.Config{
+				Target: *target, Label: *label, Rep: *rep,
+				Env: bench.EnvConfig{
+					MaxVCPUs: int32(*maxVCPUs), ServiceRole: *role, Subnets: splitList(*subnets), SecurityGroups: splitList(*sgs),
+					Image: *image, Command: strings.Fields(*command), VCPU: *vcpu, MemoryMiB: *memory,
+				},
+				N: *jobs, Clients: *clients, PollInterval: *poll, Timeout: *timeout, KeepResources: *keep, Logger: logger,
+			}, stdout, *out)
+	}
 	var res *bench.Result
 	var err error
 	if *target == "docker" {

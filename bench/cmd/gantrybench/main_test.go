@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -66,4 +67,94 @@ func TestRunErrors(t *testing.T) {
 		})
 	}
 	require.Error(t, runReport(nil, &bytes.Buffer{}))
+}
+
+// TestAPIScenarios runs every API-level scenario once at a tiny size
+// against one in-process Gantry (process executor), as the benchmark
+// script does, then folds the results with a baseline. It asserts that
+// each run completes and accounts for every job, never timings.
+func TestAPIScenarios(t *testing.T) {
+	t.Parallel()
+	srv := gantrytest.New(t)
+	out := filepath.Join(t.TempDir(), "results.jsonl")
+	pid := strconv.Itoa(os.Getpid())
+	common := []string{"-target", srv.URL(), "-poll", "10ms", "-timeout", "1m", "-out", out, "-server-pid", pid, "-log-level", "warn"}
+	runs := map[string][]string{
+		"submit-throughput 1":  {"-scenario", "submit-throughput", "-label", "gantry", "-jobs", "20", "-submit-clients", "1"},
+		"submit-throughput 4":  {"-scenario", "submit-throughput", "-label", "gantry", "-jobs", "20", "-submit-clients", "4"},
+		"submit-throughput 4b": {"-scenario", "submit-throughput", "-label", "other", "-jobs", "20", "-submit-clients", "4", "-hold", "oversize"},
+		"e2e-throughput":       {"-scenario", "e2e-throughput", "-label", "gantry", "-jobs", "10", "-submit-clients", "2"},
+		"submit-latency":       {"-scenario", "submit-latency", "-label", "gantry", "-samples", "3"},
+		"describe-list":        {"-scenario", "describe-list-latency", "-label", "gantry", "-jobs", "120", "-submit-clients", "4", "-samples", "3"},
+		"array":                {"-scenario", "array-10k", "-label", "gantry", "-jobs", "10"},
+		"chain":                {"-scenario", "chain-10k", "-label", "gantry", "-jobs", "4"},
+		"fan-in":               {"-scenario", "fan-in", "-label", "gantry", "-jobs", "5"},
+		"queued":               {"-scenario", "queued-1m", "-label", "gantry", "-jobs", "40", "-block", "10", "-samples", "2"},
+		"machine-limit":        {"-scenario", "machine-limit", "-label", "machine-limit", "-duration", "100ms", "-submit-clients", "1"},
+	}
+	t.Run("runs", func(t *testing.T) {
+		for name, args := range runs {
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				var stdout bytes.Buffer
+				require.NoError(t, runScenario(t.Context(), append(slices.Clone(common), args...), &stdout), "args %q\n%s", args, stdout.String())
+				require.Contains(t, stdout.String(), "| label | method | N | runs (all ok) |")
+			})
+		}
+	})
+
+	f, err := os.Open(out)
+	require.NoError(t, err)
+	defer f.Close()
+	results, err := bench.ReadResults(f)
+	require.NoError(t, err)
+	require.Len(t, results, len(runs))
+	wantJobs := map[string]int{
+		bench.ScenarioE2EThroughput: 10, bench.ScenarioSubmitLatency: 3, bench.ScenarioDescribeListLatency: 120,
+		bench.ScenarioArray: 10, bench.ScenarioChain: 4, bench.ScenarioFanIn: 6, bench.ScenarioQueued: 42,
+	}
+	for _, r := range results {
+		require.True(t, r.OK(), "%s %s: %d of %d, errors %v", r.Scenario, r.Label, r.Succeeded, r.Jobs, r.Errors)
+		require.Positive(t, r.Jobs, r.Scenario)
+		if n, ok := wantJobs[r.Scenario]; ok {
+			require.Equal(t, n, r.Jobs, r.Scenario)
+		}
+		if r.Scenario == bench.ScenarioSubmitThroughput {
+			require.Equal(t, 20, r.Jobs)
+		}
+		if r.Scenario != bench.ScenarioMachineLimit {
+			require.Contains(t, r.Metrics, bench.MetricRSSPeak, r.Scenario)
+		}
+		switch r.Scenario {
+		case bench.ScenarioSubmitThroughput, bench.ScenarioE2EThroughput, bench.ScenarioArray, bench.ScenarioChain, bench.ScenarioMachineLimit:
+			require.Positive(t, r.Metrics[bench.MetricJobsPerSecond], r.Scenario)
+		case bench.ScenarioSubmitLatency:
+			require.Equal(t, 3, r.Phases[bench.PhaseObservedRunning].N)
+			require.Equal(t, 3, r.Phases[bench.PhaseCreatedToStartedAt].N)
+		case bench.ScenarioDescribeListLatency:
+			require.Equal(t, 3, r.Phases[bench.PhaseDescribe100].N)
+			require.Equal(t, 3, r.Phases[bench.PhaseList100].N)
+		case bench.ScenarioQueued:
+			require.Len(t, r.Series, 4)
+			require.Contains(t, r.Metrics, bench.MetricSettle)
+			require.Equal(t, 2, r.Phases[bench.PhaseObservedRunning].N)
+		case bench.ScenarioFanIn:
+			require.Positive(t, r.Metrics[bench.MetricJobsPerSecond], r.Scenario)
+			require.Contains(t, r.Metrics, bench.MetricFanInGap)
+		}
+	}
+
+	var report bytes.Buffer
+	require.NoError(t, runReport([]string{"-runs", "-baseline", "other", "-baseline", "machine-limit", out}, &report))
+	for _, want := range []string{
+		"### submit-throughput (clients=4)", "jobs_per_s vs other", "### queued-1m (clients=16)",
+		"### e2e-throughput (jobs)", "jobs_per_s vs machine-limit", "submit rate of each block",
+	} {
+		require.Contains(t, report.String(), want)
+	}
+
+	// Everything the scenarios created was removed.
+	qs, err := srv.Batch.DescribeJobQueues(t.Context(), nil)
+	require.NoError(t, err)
+	require.Empty(t, qs.JobQueues)
 }
