@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gantrybatch/gantry/internal/eventsched"
 	"github.com/gantrybatch/gantry/internal/server"
 )
 
@@ -72,6 +73,10 @@ func newServerCmd() *cobra.Command {
 	f.Int64Var(&cfg.LogStreamMaxBytes, "log-stream-max-bytes", 1<<30, "cap of each job log stream; past it one truncation marker is written and further output dropped (negative: unlimited)")
 	f.DurationVar(&cfg.JobRetention, "job-retention", 720*time.Hour, "how long SUCCEEDED and FAILED jobs stay describable after they stop: 0 keeps them forever, otherwise at least 24h (AWS keeps them at least 7 days)")
 	f.BoolVar(&cfg.Pprof, "pprof", false, "serve Go profiles under /debug/pprof/ on the API port (signed requests only when --credentials is set)")
+	f.DurationVar(&cfg.Events.RetryBase, "event-retry-base", server.DefaultEventRetryBase, "first delay before a failed event delivery is retried; it doubles with each attempt (with jitter) up to 5m")
+	f.DurationVar(&cfg.Events.HTTPTimeout, "event-http-timeout", server.DefaultEventHTTPTimeout, "timeout of each webhook and API destination call")
+	f.DurationVar(&cfg.Events.PollInterval, "event-poll-interval", server.DefaultEventPollInterval, "longest time between two scans of the event outbox and the due deliveries")
+	f.DurationVar(&cfg.Events.ScheduleCatchupWindow, "schedule-catchup-window", eventsched.DefaultCatchupWindow, "after downtime, a scheduled rule fires once for its most recent missed time if that time is no older than this; older misses are skipped")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json")
 	return cmd

@@ -32,6 +32,8 @@ type Metrics struct {
 	executorErrors *prometheus.CounterVec
 	logBytes       prometheus.Counter
 	queueBlocked   *prometheus.CounterVec
+	eventDelivery  *prometheus.CounterVec
+	schedulerCycle prometheus.Histogram
 }
 
 // New registers every metric; st feeds the state gauges at scrape time.
@@ -68,12 +70,24 @@ func New(st store.Store, logger *slog.Logger) *Metrics {
 			Name: "gantry_queue_blocked_total",
 			Help: "Jobs found unable to fit any compute environment of their queue (Batch Job Queue Blocked).",
 		}, []string{"queue"}),
+		schedulerCycle: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "gantry_scheduler_cycle_seconds",
+			Help:    "Duration of scheduling cycles (promote, resolve, expand, usage, place, time limits).",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}),
+		eventDelivery: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gantry_event_deliveries_total",
+			Help: "EventBridge delivery attempts by target kind (batch, api-destination, webhook) and outcome (delivered, retry, dead).",
+		}, []string{"target", "outcome"}),
 	}
 	m.registry.MustRegister(m.transitions, m.submitToStart, m.apiRequests, m.apiDuration, m.executorErrors,
-		m.logBytes, m.queueBlocked, &stateCollector{store: st, logger: logger},
+		m.logBytes, m.queueBlocked, m.eventDelivery, m.schedulerCycle, &stateCollector{store: st, logger: logger},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
+
+// SchedulerCycle records one scheduling cycle.
+func (m *Metrics) SchedulerCycle(d time.Duration) { m.schedulerCycle.Observe(d.Seconds()) }
 
 // Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
@@ -112,6 +126,11 @@ func (m *Metrics) LogBytes(n int) { m.logBytes.Add(float64(n)) }
 // QueueBlocked counts a job found blocked in a queue (ARN or name).
 func (m *Metrics) QueueBlocked(queue string) {
 	m.queueBlocked.WithLabelValues(nameOf(queue)).Inc()
+}
+
+// EventDelivery counts one delivery attempt of an event to a rule target.
+func (m *Metrics) EventDelivery(target, outcome string) {
+	m.eventDelivery.WithLabelValues(target, outcome).Inc()
 }
 
 func nameOf(arn string) string {

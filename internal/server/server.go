@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -27,6 +28,7 @@ import (
 	"github.com/gantrybatch/gantry"
 	"github.com/gantrybatch/gantry/executor"
 	"github.com/gantrybatch/gantry/internal/control"
+	"github.com/gantrybatch/gantry/internal/eventsapi"
 	"github.com/gantrybatch/gantry/internal/httpapi"
 	"github.com/gantrybatch/gantry/internal/joblog"
 	"github.com/gantrybatch/gantry/internal/logsapi"
@@ -76,7 +78,9 @@ type Config struct {
 	// (AWS_ENDPOINT_URL). Default: the listen address for processes, the
 	// Docker bridge gateway for containers.
 	AdvertiseURL string
-	Logger       *slog.Logger
+	// Events tunes event delivery and schedules (EventBridge).
+	Events EventsConfig
+	Logger *slog.Logger
 
 	nodeID string // set by New for the executor
 }
@@ -109,6 +113,7 @@ type Server struct {
 	closeErr  error
 	metrics   *metrics.Metrics
 	retention *maintenance.JobRetention
+	events    *events
 	// bridge is the extra listener on the Docker bridge (see bridgeListener).
 	bridge      net.Listener
 	callbackURL string
@@ -175,7 +180,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	var wake func()
 	s.control = control.New(control.Config{
 		Store: s.store, ARN: arn, Logger: cfg.Logger, Policy: cfg.Policy,
-		Wake: func() { wake() },
+		Wake: func() { wake() }, Events: true,
 	})
 	tr := s.control.Transitioner()
 	tr.OnTransition, tr.OnQueueBlocked = s.metrics.Transition, s.metrics.QueueBlocked
@@ -198,8 +203,12 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Store: s.store, Transitioner: s.control.Transitioner(), Dispatch: s.runner.Dispatch,
 		Logger: cfg.Logger, Interval: cfg.SchedulerInterval,
 		HostCapacity: host, HostName: "the Docker engine",
+		OnCycle: s.metrics.SchedulerCycle,
 	})
-	wake = s.scheduler.Wake
+	if s.events, err = s.newEvents(cfg); err != nil {
+		return nil, err
+	}
+	wake = func() { s.scheduler.Wake(); s.events.notify() }
 	if cfg.JobRetention > 0 {
 		s.retention = maintenance.NewJobRetention(maintenance.Config{Store: s.store, Retention: cfg.JobRetention, Logger: cfg.Logger})
 	}
@@ -225,6 +234,8 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		api.Extra["/debug/pprof/cmdline"] = http.HandlerFunc(pprof.Cmdline)
 	}
 	api.Targets = map[string]http.Handler{logsapi.TargetPrefix: logsapi.New(logsapi.Config{Store: s.logs, Region: cfg.Region, AccountID: cfg.AccountID, Logger: cfg.Logger})}
+	api.Targets[eventsapi.TargetPrefix] = s.events.api
+	maps.Copy(api.Extra, s.events.api.Routes())
 	s.http = &http.Server{
 		Handler:           httpapi.WithRequestID(cfg.Logger, sigv4auth.Middleware(verifier, api.Handler())),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -237,6 +248,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 func (s *Server) Start(ctx context.Context) error {
 	ln := s.listener
 	s.scheduler.Start(context.WithoutCancel(ctx))
+	s.events.start(context.WithoutCancel(ctx))
 	if s.retention != nil {
 		s.retention.Start(context.WithoutCancel(ctx))
 	}
@@ -275,6 +287,9 @@ func (s *Server) Close(ctx context.Context) error {
 		var errs []error
 		if s.listener != nil {
 			errs = append(errs, s.http.Shutdown(ctx))
+		}
+		if s.events != nil {
+			errs = append(errs, s.events.close(ctx))
 		}
 		s.scheduler.Stop()
 		if s.retention != nil {
