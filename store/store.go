@@ -121,6 +121,10 @@ type Tx interface {
 	JobInsertMany(ctx context.Context, jobs []*gantry.Job) error
 	// JobList returns jobs matching every set field of params.
 	JobList(ctx context.Context, params *JobListParams) ([]*gantry.Job, error)
+	// JobRefList returns light references (columns only, no document) to
+	// the jobs of one queue in the given statuses, oldest first: the
+	// scheduler's view of each queue's head.
+	JobRefList(ctx context.Context, params *JobRefListParams) ([]*JobRef, error)
 	// JobUpdate writes params.Job, which must be the whole job (every column
 	// and the whole document are replaced), if the stored status equals
 	// params.FromStatus; otherwise it returns ErrConflict.
@@ -269,6 +273,25 @@ type JobListParams struct {
 type JobCursor struct {
 	CreatedAt int64
 	ID        string
+}
+
+// JobRefListParams selects JobRefList's jobs.
+type JobRefListParams struct {
+	QueueArn        string
+	Statuses        []gantry.JobStatus
+	ShareIdentifier string // only this share, if set
+	Limit           int    // 0 = no limit
+}
+
+// JobRef is what the scheduler needs of a waiting or active job.
+type JobRef struct {
+	ID                 string
+	Status             gantry.JobStatus
+	CreatedAt          int64
+	ShareIdentifier    string
+	Resources          gantry.Resources
+	SchedulingPriority int32
+	StatusReason       string
 }
 
 // JobUpdateParams is a compare-and-swap update of one job.

@@ -97,13 +97,25 @@ func (s *Service) submitJob(ctx context.Context, in *gantry.SubmitJobInput, id s
 			return err
 		}
 		job = s.newJob(id, in, q, def)
-		return tx.JobInsert(ctx, job)
+		if len(job.Deps) == 0 && !job.IsArrayParent() {
+			// Nothing to wait for: the job is RUNNABLE at once, as the
+			// scheduler's promote phase would make it, without a second
+			// write of the job and a scheduler round trip.
+			job.Status = gantry.JobStatusRunnable
+		}
+		if err := tx.JobInsert(ctx, job); err != nil {
+			return err
+		}
+		return s.tr.Inserted(ctx, tx, job)
 	})
 	if err != nil {
 		return nil, internal("submit job", err)
 	}
 	if s.tr.OnTransition != nil {
 		s.tr.OnTransition("", gantry.JobStatusSubmitted)
+		if job.Status != gantry.JobStatusSubmitted {
+			s.tr.OnTransition(gantry.JobStatusSubmitted, job.Status)
+		}
 	}
 	s.cfg.Wake()
 	return &SubmitJobOutput{JobArn: job.JobArn, JobName: job.JobName, JobID: job.JobID}, nil

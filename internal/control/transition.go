@@ -69,6 +69,25 @@ func (t *Transitioner) Transition(ctx context.Context, tx store.Tx, job *gantry.
 	return t.emit(ctx, tx, job, DetailTypeJobStateChange, []string{job.JobArn})
 }
 
+// Inserted records a job SubmitJob just inserted, in the same transaction:
+// a job inserted past SUBMITTED (RUNNABLE, having nothing to wait for)
+// emits the state change event of that transition. Metrics hooks are the
+// caller's, after commit.
+func (t *Transitioner) Inserted(ctx context.Context, tx store.Tx, job *gantry.Job) error {
+	if job.Status == gantry.JobStatusSubmitted {
+		return nil
+	}
+	if err := gantry.CheckTransition(gantry.JobStatusSubmitted, job.Status); err != nil {
+		return err
+	}
+	t.Logger.DebugContext(ctx, "job transition", "job_id", job.JobID, "queue", job.JobQueue,
+		"from", string(gantry.JobStatusSubmitted), "to", string(job.Status), "reason", job.StatusReason)
+	if !t.Events {
+		return nil
+	}
+	return t.emit(ctx, tx, job, DetailTypeJobStateChange, []string{job.JobArn})
+}
+
 // QueueBlocked records a "Batch Job Queue Blocked" event for a job that cannot
 // be placed.
 func (t *Transitioner) QueueBlocked(ctx context.Context, tx store.Tx, job *gantry.Job) error {

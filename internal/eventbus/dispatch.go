@@ -176,6 +176,20 @@ func (b *Bus) dispatchOnce(ctx context.Context) (int, error) {
 		if err != nil || len(evs) == 0 {
 			return err
 		}
+		if b.rules == nil || b.rules.set.Len() == 0 {
+			// No pattern rule is loaded. If the store has no rule at all
+			// (the common case of a server without rules), the events
+			// match nothing: skip building and decoding their envelopes.
+			some, err := tx.RuleList(ctx, &store.RuleListParams{Limit: 1})
+			if err != nil {
+				return err
+			}
+			if len(some) == 0 {
+				cursor = evs[len(evs)-1].ID
+				consumed = len(evs)
+				return tx.MetaSet(ctx, cursorKey, strconv.FormatInt(cursor, 10))
+			}
+		}
 		now := b.now().UnixMilli()
 		checked := map[string]*liveRule{}
 		var ds []*store.Delivery

@@ -64,7 +64,8 @@ func (s *Store) ensureGroup(group string) error {
 	if err := writeGroupMeta(dir, groupMeta{CreationTime: s.nowMs()}); err != nil {
 		return fmt.Errorf("joblog: create group %s: %w", group, err)
 	}
-	return nil
+	// The group directory's own name (streams sync only their group).
+	return syncDir(s.dir)
 }
 
 // readGroupMeta reads a group's metadata. A group without it (made before

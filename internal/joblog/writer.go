@@ -291,34 +291,39 @@ func (w *Writer) Close() error {
 	return errors.Join(errs...)
 }
 
-// release syncs a stream and closes it when its last Writer is done.
+// release syncs a stream and closes it when its last Writer is done. The
+// syncs run outside the store's lock, so that streams of different jobs
+// ending together overlap their fsyncs instead of queueing behind one
+// another. (A new group directory's own entry is made durable by
+// ensureGroup.)
 func (s *Store) release(sf *streamFile) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sf.mu.Lock()
-	defer sf.mu.Unlock()
-	if s.streams[sf.key] != sf {
-		return errors.New("joblog: store closed")
-	}
 	var errs []error
+	sf.mu.Lock()
 	if err := sf.f.Sync(); err != nil {
 		errs = append(errs, fmt.Errorf("joblog: sync %s: %w", sf.path, err))
 	}
-	if sf.created {
+	created := sf.created
+	sf.created = false
+	sf.mu.Unlock()
+	if created {
 		// Make the new file's name durable too.
-		for _, dir := range []string{filepath.Dir(sf.path), s.dir} {
-			if err := syncDir(dir); err != nil {
-				errs = append(errs, err)
-			}
+		if err := syncDir(filepath.Dir(sf.path)); err != nil {
+			errs = append(errs, err)
 		}
-		sf.created = false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.streams[sf.key] != sf {
+		return errors.Join(append(errs, errors.New("joblog: store closed"))...)
 	}
 	sf.refs--
 	if sf.refs == 0 {
 		delete(s.streams, sf.key)
+		sf.mu.Lock()
 		if err := sf.f.Close(); err != nil {
 			errs = append(errs, err)
 		}
+		sf.mu.Unlock()
 	}
 	return errors.Join(errs...)
 }

@@ -33,16 +33,32 @@ func (s *Scheduler) GetJobQueueSnapshot(ctx context.Context, in *control.GetJobQ
 	if err != nil {
 		return nil, err
 	}
-	sq, jobs, err := s.queueInput(ctx, q)
+	sq, err := s.queueInput(ctx, q)
 	if err != nil {
 		return nil, err
+	}
+	order := DispatchOrder(sq, FrontOfQueueSize)
+	ids := make([]string, len(order))
+	for i, ref := range order {
+		ids[i] = ref.ID
+	}
+	list, err := s.cfg.Store.JobGetMany(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	jobs := make(map[string]*gantry.Job, len(list))
+	for _, j := range list {
+		jobs[j.JobID] = j
 	}
 	front := &control.FrontOfQueueDetail{
 		Jobs:          []control.FrontOfQueueJobSummary{},
 		LastUpdatedAt: s.cfg.Now().UnixMilli(),
 	}
-	for _, ref := range DispatchOrder(sq, FrontOfQueueSize) {
+	for _, ref := range order {
 		j := jobs[ref.ID]
+		if j == nil {
+			continue // deleted meanwhile
+		}
 		front.Jobs = append(front.Jobs, control.FrontOfQueueJobSummary{
 			JobArn:                 j.JobArn,
 			EarliestTimeAtPosition: cmp.Or(j.UpdatedAt, j.CreatedAt),

@@ -41,8 +41,15 @@ type Config struct {
 	Logger   *slog.Logger
 	// Interval is the longest time between cycles (default 1s).
 	Interval time.Duration
+	// OnCycle, if set, observes the duration of every scheduling cycle
+	// (metrics).
+	OnCycle func(time.Duration)
 	// BatchSize bounds the jobs each phase reads per round (default 1000).
 	BatchSize int
+	// HeadSize is how many RUNNABLE jobs of each queue a cycle reads
+	// (default 256, at most BatchSize). A cycle that starts every job it
+	// read from a queue runs again at once.
+	HeadSize int
 	// HostCapacity, when set, is the capacity of the engine every
 	// environment runs on (nil: unbounded); HostName names it in reasons.
 	HostCapacity *gantry.Resources
@@ -57,7 +64,23 @@ type Scheduler struct {
 	mu     sync.Mutex
 	cancel context.CancelFunc
 	done   chan struct{}
+
+	// runMu serializes RunOnce; reasonsAt is guarded by it.
+	runMu     sync.Mutex
+	reasonsAt time.Time // when waiting reasons were last refreshed in full
 }
+
+// MinCycleGap is the shortest time between the starts of two scheduling
+// cycles of the loop. It bounds the cycles per second under load (each
+// reads every queue's head) at the cost of at most this much latency.
+const MinCycleGap = 5 * time.Millisecond
+
+// ReasonRefresh is how often the waiting reasons of held-back jobs are
+// written: a job that waits gets its reason within about this long.
+// Without the bound, a busy queue would rewrite up to WaitingReasonLimit
+// job documents every cycle (their details change: which job is at the
+// head, how much capacity is in use), i.e. after every finished job.
+const ReasonRefresh = time.Second
 
 // New returns a Scheduler; Start runs it.
 func New(cfg Config) *Scheduler {
@@ -70,6 +93,7 @@ func New(cfg Config) *Scheduler {
 	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
 	cfg.Interval = cmp.Or(cfg.Interval, time.Second)
 	cfg.BatchSize = cmp.Or(cfg.BatchSize, 1000)
+	cfg.HeadSize = min(cmp.Or(cfg.HeadSize, 256), cfg.BatchSize)
 	return &Scheduler{cfg: cfg, wake: make(chan struct{}, 1)}
 }
 
@@ -109,7 +133,19 @@ func (s *Scheduler) loop(ctx context.Context, done chan struct{}) {
 	defer close(done)
 	t := time.NewTicker(s.cfg.Interval)
 	defer t.Stop()
+	var last time.Time
 	for {
+		// Wakes that come in a burst (every SubmitJob and every finished
+		// job wakes the scheduler) share one cycle: cycles start at most
+		// every MinCycleGap. An idle scheduler starts at once.
+		if gap := MinCycleGap - time.Since(last); gap > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(gap):
+			}
+		}
+		last = time.Now()
 		res, err := s.RunOnce(ctx)
 		if err != nil && ctx.Err() == nil {
 			s.cfg.Logger.ErrorContext(ctx, "scheduling cycle failed", "error", err)
@@ -137,13 +173,20 @@ type Result struct {
 	TimedOut int // RUNNABLE jobs cancelled by a queue's time limit action
 	// More means a phase hit its batch size; run again at once.
 	More bool
+
+	headDrained bool // a queue's whole head (HeadSize jobs) started
 }
 
 // RunOnce runs one scheduling cycle: named phases, each reading what it
 // needs and committing its decisions with compare-and-swap transitions.
 func (s *Scheduler) RunOnce(ctx context.Context) (*Result, error) {
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
 	res := &Result{}
 	start := time.Now()
+	if s.cfg.OnCycle != nil {
+		defer func() { s.cfg.OnCycle(time.Since(start)) }()
+	}
 	var timings []any
 	phase := func(name string, fn func() error) error {
 		t0 := time.Now()
@@ -170,7 +213,7 @@ func (s *Scheduler) RunOnce(ctx context.Context) (*Result, error) {
 	if err := phase("time_limits", func() error { res.TimedOut, err = s.applyTimeLimits(ctx); return err }); err != nil {
 		return res, fmt.Errorf("time limits: %w", err)
 	}
-	res.More = res.Promoted >= s.cfg.BatchSize || res.Placed >= s.cfg.BatchSize || res.Expanded >= s.cfg.BatchSize*10
+	res.More = res.Promoted >= s.cfg.BatchSize || res.Placed >= s.cfg.BatchSize || res.Expanded >= s.cfg.BatchSize*10 || res.headDrained
 	if res.Promoted+res.Resolved+res.Expanded+res.Placed+res.Blocked+res.Waiting+res.TimedOut > 0 {
 		s.cfg.Logger.DebugContext(ctx, "scheduling cycle", append([]any{
 			"promoted", res.Promoted, "resolved", res.Resolved, "expanded", res.Expanded, "placed", res.Placed,
@@ -191,8 +234,8 @@ func (s *Scheduler) RunOnce(ctx context.Context) (*Result, error) {
 // numbers in use) keeps the job's updatedAt, which jobStateTimeLimitActions
 // count from.
 func (s *Scheduler) place(ctx context.Context, res *Result) error {
-	snap, jobs, err := s.snapshot(ctx)
-	if err != nil || len(jobs) == 0 {
+	snap, n, err := s.snapshot(ctx)
+	if err != nil || n == 0 {
 		return err
 	}
 	plan := ComputePlan(snap)
@@ -201,9 +244,46 @@ func (s *Scheduler) place(ctx context.Context, res *Result) error {
 	}
 	var started, blocked []*gantry.Job
 	var waiting int
+	// Waiting reasons are refreshed at most every ReasonRefresh: under
+	// load most RUNNABLE jobs start within milliseconds, and writing a
+	// reason into each (a document write) would double the cost of
+	// placing them.
+	var waitingPlan []Waiting
+	if now := s.cfg.Now(); now.Sub(s.reasonsAt) >= ReasonRefresh {
+		s.reasonsAt, waitingPlan = now, plan.Waiting
+	}
+	ids := make([]string, 0, len(plan.Placements)+len(plan.Blocked)+len(waitingPlan))
+	for _, p := range plan.Placements {
+		ids = append(ids, p.JobID)
+	}
+	for _, b := range plan.Blocked {
+		ids = append(ids, b.JobID)
+	}
+	for _, w := range waitingPlan {
+		ids = append(ids, w.JobID)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
 	err = s.cfg.Store.InTx(ctx, func(ctx context.Context, tx store.Tx) error {
 		started, blocked, waiting = started[:0], blocked[:0], 0
+		// The documents of the jobs this plan changes, read in the
+		// transaction; one that left RUNNABLE since the snapshot is
+		// skipped (the compare-and-swap would refuse it anyway).
+		list, err := tx.JobGetMany(ctx, ids)
+		if err != nil {
+			return err
+		}
+		jobs := make(map[string]*gantry.Job, len(list))
+		for _, j := range list {
+			if j.Status == gantry.JobStatusRunnable {
+				jobs[j.JobID] = j
+			}
+		}
 		for _, p := range plan.Placements {
+			if jobs[p.JobID] == nil {
+				continue
+			}
 			cp := *jobs[p.JobID]
 			cp.Status = gantry.JobStatusStarting
 			cp.StatusReason = ""
@@ -219,6 +299,9 @@ func (s *Scheduler) place(ctx context.Context, res *Result) error {
 			started = append(started, &cp)
 		}
 		for _, b := range plan.Blocked {
+			if jobs[b.JobID] == nil {
+				continue
+			}
 			cp := *jobs[b.JobID]
 			cp.StatusReason = b.Reason
 			if err := s.cfg.Transitioner.Transition(ctx, tx, &cp, gantry.JobStatusRunnable); err != nil {
@@ -232,7 +315,10 @@ func (s *Scheduler) place(ctx context.Context, res *Result) error {
 			}
 			blocked = append(blocked, &cp)
 		}
-		for _, w := range plan.Waiting {
+		for _, w := range waitingPlan {
+			if jobs[w.JobID] == nil {
+				continue
+			}
 			ok, err := s.setWaitingReason(ctx, tx, jobs[w.JobID], w.Reason)
 			if err != nil {
 				return err
@@ -247,6 +333,15 @@ func (s *Scheduler) place(ctx context.Context, res *Result) error {
 		return err
 	}
 	res.Placed, res.Blocked, res.Waiting = len(started), len(blocked), waiting
+	placedIn := map[string]int{}
+	for _, p := range plan.Placements {
+		placedIn[p.QueueArn]++
+	}
+	for _, q := range snap.Queues {
+		if len(q.Jobs) >= s.cfg.HeadSize && placedIn[q.Arn] >= len(q.Jobs) {
+			res.headDrained = true
+		}
+	}
 	s.logBlocked(ctx, blocked)
 	for _, j := range started {
 		s.cfg.Dispatch(j)

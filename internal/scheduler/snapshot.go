@@ -16,19 +16,21 @@ import (
 
 // snapshot reads what the planner needs: queues, environments with the
 // capacity in use, and the head of each queue's RUNNABLE jobs (with the
-// share state of fair share queues).
-func (s *Scheduler) snapshot(ctx context.Context) (*Snapshot, map[string]*gantry.Job, error) {
+// share state of fair share queues). Jobs are read as light references
+// (store.JobRef, columns only): a cycle never decodes a job document, so
+// its cost does not grow with the documents of a deep backlog.
+func (s *Scheduler) snapshot(ctx context.Context) (*Snapshot, int, error) {
 	queues, err := s.cfg.Store.JobQueueList(ctx, &store.JobQueueListParams{})
 	if err != nil {
-		return nil, nil, err
+		return nil, 0, err
 	}
 	ces, err := s.cfg.Store.ComputeEnvironmentList(ctx, &store.ComputeEnvironmentListParams{})
 	if err != nil {
-		return nil, nil, err
+		return nil, 0, err
 	}
 	used, err := s.cfg.Store.JobCapacityInUse(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, 0, err
 	}
 	snap := &Snapshot{CEs: make(map[string]CE, len(ces)), MaxPlacements: s.cfg.BatchSize, MaxWaiting: WaitingReasonLimit}
 	if h := s.cfg.HostCapacity; h != nil {
@@ -50,51 +52,49 @@ func (s *Scheduler) snapshot(ctx context.Context) (*Snapshot, map[string]*gantry
 			Used:         used[ce.ComputeEnvironmentArn],
 		}
 	}
-	jobs := map[string]*gantry.Job{}
+	n := 0
 	for _, q := range queues {
-		sq, runnable, err := s.queueInput(ctx, q)
+		sq, err := s.queueInput(ctx, q)
 		if err != nil {
-			return nil, nil, err
+			return nil, 0, err
 		}
-		if len(runnable) == 0 {
+		if len(sq.Jobs) == 0 {
 			continue
 		}
-		for id, j := range runnable {
-			jobs[id] = j
-		}
+		n += len(sq.Jobs)
 		snap.Queues = append(snap.Queues, sq)
 	}
-	return snap, jobs, nil
+	return snap, n, nil
 }
 
 // shareHeadLimit bounds the RUNNABLE jobs read per known share of a fair
-// share queue whose oldest BatchSize jobs all belong to other shares.
+// share queue whose oldest HeadSize jobs all belong to other shares.
 const shareHeadLimit = 100
+
+var runnableOnly = []gantry.JobStatus{gantry.JobStatusRunnable}
 
 // queueInput reads one queue as the planner sees it: the head of its
 // RUNNABLE jobs (oldest first) and, for a fair share queue, the share state.
-// It returns the jobs by id; there are none if the queue has no RUNNABLE job.
 //
-// A fair share queue's oldest BatchSize jobs may all belong to a few busy
+// A fair share queue's oldest HeadSize jobs may all belong to a few busy
 // shares. The jobs of the other shares the queue knows (those with recorded
 // usage and those its policy names exactly) are then read too, up to
 // shareHeadLimit each, so that they are not hidden behind the busy ones.
-func (s *Scheduler) queueInput(ctx context.Context, q *gantry.JobQueue) (Queue, map[string]*gantry.Job, error) {
+func (s *Scheduler) queueInput(ctx context.Context, q *gantry.JobQueue) (Queue, error) {
 	sq := Queue{Arn: q.JobQueueArn, Name: q.JobQueueName, Priority: q.Priority, Disabled: q.State == gantry.StateDisabled}
 	for _, o := range q.ComputeEnvironmentOrder {
 		sq.CEs = append(sq.CEs, o.ComputeEnvironment)
 	}
-	runnable, err := s.cfg.Store.JobList(ctx, &store.JobListParams{
-		QueueArn: q.JobQueueArn, Statuses: []gantry.JobStatus{gantry.JobStatusRunnable},
-		Order: store.JobListOldestFirst, Limit: s.cfg.BatchSize,
+	runnable, err := s.cfg.Store.JobRefList(ctx, &store.JobRefListParams{
+		QueueArn: q.JobQueueArn, Statuses: runnableOnly, Limit: s.cfg.HeadSize,
 	})
 	if err != nil || len(runnable) == 0 {
-		return sq, nil, err
+		return sq, err
 	}
 	if q.SchedulingPolicyArn != "" {
 		st, err := s.shareState(ctx, q)
 		if err != nil {
-			return sq, nil, err
+			return sq, err
 		}
 		sq.FairShare = &FairShare{
 			Policy: st.policy, Usage: map[string]float64{}, Running: st.running,
@@ -103,32 +103,27 @@ func (s *Scheduler) queueInput(ctx context.Context, q *gantry.JobQueue) (Queue, 
 		for _, u := range st.usage {
 			sq.FairShare.Usage[u.ShareIdentifier] = u.Usage
 		}
-		if len(runnable) >= s.cfg.BatchSize {
+		if len(runnable) >= s.cfg.HeadSize {
 			more, err := s.hiddenShareJobs(ctx, q, st, runnable)
 			if err != nil {
-				return sq, nil, err
+				return sq, err
 			}
 			runnable = append(runnable, more...)
 		}
 	}
-	jobs := make(map[string]*gantry.Job, len(runnable))
+	sq.Jobs = make([]JobRef, 0, len(runnable))
 	for _, j := range runnable {
-		jobs[j.JobID] = j
-		var prio int32
-		if j.SchedulingPriority != nil {
-			prio = *j.SchedulingPriority
-		}
 		sq.Jobs = append(sq.Jobs, JobRef{
-			ID: j.JobID, Resources: j.Resources, StatusReason: j.StatusReason,
-			ShareIdentifier: j.ShareIdentifier, SchedulingPriority: prio, CreatedAt: j.CreatedAt,
+			ID: j.ID, Resources: j.Resources, StatusReason: j.StatusReason,
+			ShareIdentifier: j.ShareIdentifier, SchedulingPriority: j.SchedulingPriority, CreatedAt: j.CreatedAt,
 		})
 	}
-	return sq, jobs, nil
+	return sq, nil
 }
 
 // hiddenShareJobs reads the RUNNABLE jobs of the known shares of q that have
 // none among runnable.
-func (s *Scheduler) hiddenShareJobs(ctx context.Context, q *gantry.JobQueue, st *shareState, runnable []*gantry.Job) ([]*gantry.Job, error) {
+func (s *Scheduler) hiddenShareJobs(ctx context.Context, q *gantry.JobQueue, st *shareState, runnable []*store.JobRef) ([]*store.JobRef, error) {
 	seen := map[string]bool{}
 	for _, j := range runnable {
 		seen[j.ShareIdentifier] = true
@@ -144,14 +139,13 @@ func (s *Scheduler) hiddenShareJobs(ctx context.Context, q *gantry.JobQueue, st 
 			}
 		}
 	}
-	var out []*gantry.Job
+	var out []*store.JobRef
 	for _, share := range slices.Sorted(maps.Keys(known)) {
 		if share == "" || seen[share] { // "" would not filter
 			continue
 		}
-		jobs, err := s.cfg.Store.JobList(ctx, &store.JobListParams{
-			QueueArn: q.JobQueueArn, Statuses: []gantry.JobStatus{gantry.JobStatusRunnable}, ShareIdentifier: share,
-			Order: store.JobListOldestFirst, Limit: shareHeadLimit,
+		jobs, err := s.cfg.Store.JobRefList(ctx, &store.JobRefListParams{
+			QueueArn: q.JobQueueArn, Statuses: runnableOnly, ShareIdentifier: share, Limit: shareHeadLimit,
 		})
 		if err != nil {
 			return nil, err
@@ -183,7 +177,7 @@ func (s *Scheduler) shareState(ctx context.Context, q *gantry.JobQueue) (*shareS
 	if st.usage, err = s.cfg.Store.ShareUsageList(ctx, q.JobQueueArn); err != nil {
 		return nil, err
 	}
-	active, err := s.cfg.Store.JobList(ctx, &store.JobListParams{
+	active, err := s.cfg.Store.JobRefList(ctx, &store.JobRefListParams{
 		QueueArn: q.JobQueueArn, Statuses: []gantry.JobStatus{gantry.JobStatusStarting, gantry.JobStatusRunning},
 	})
 	if err != nil {

@@ -83,7 +83,7 @@ func (q *querier) JobInsert(ctx context.Context, job *gantry.Job) error {
 		_, err = q.write.exec(ctx, jobInsert, args...)
 	}
 	if err == nil && len(job.Deps) > 0 {
-		_, err = q.write.exec(ctx, jobDependencyInsert, job.JobID, args[21])
+		_, err = q.write.exec(ctx, jobDependencyInsert, job.JobID, args[21]) // deps
 	}
 	return wrap(err, "insert job %q", job.JobID)
 }
@@ -191,7 +191,7 @@ func (q *querier) JobUpdate(ctx context.Context, params *store.JobUpdateParams) 
 	return fmt.Errorf("storesqlite: update job %q from %s: %w", job.JobID, params.FromStatus, gantry.ErrConflict)
 }
 
-// jobArgs binds ?1..?22 of jobInsert and jobUpdate.
+// jobArgs binds ?1..?24 of jobInsert and jobUpdate.
 func jobArgs(job *gantry.Job) ([]any, error) {
 	detail, err := marshal(job)
 	if err != nil {
@@ -205,6 +205,10 @@ func jobArgs(job *gantry.Job) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	var prio int32
+	if job.SchedulingPriority != nil {
+		prio = *job.SchedulingPriority
+	}
 	return []any{
 		job.JobID, job.JobName, job.JobQueue, string(job.Status),
 		job.CreatedAt, job.UpdatedAt, job.StartedAt, job.StoppedAt,
@@ -212,6 +216,7 @@ func jobArgs(job *gantry.Job) ([]any, error) {
 		job.Resources.VCPUs, job.Resources.MemoryMiB, job.Resources.GPUs,
 		job.TaskID, job.ExecutorHandle, detail,
 		job.ArrayParentID, job.ArraySize, job.ArrayExpanded, depsJSON,
+		prio, job.StatusReason,
 	}, nil
 }
 
@@ -365,3 +370,40 @@ var (
 	likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 	globEscaper = strings.NewReplacer(`*`, `[*]`, `?`, `[?]`, `[`, `[[]`)
 )
+
+// JobRefList reads only columns, never the documents: it is the
+// scheduler's per-cycle view of each queue's head.
+func (q *querier) JobRefList(ctx context.Context, params *store.JobRefListParams) ([]*store.JobRef, error) {
+	statuses := make([]string, len(params.Statuses))
+	for i, st := range params.Statuses {
+		statuses[i] = string(st)
+	}
+	list, err := marshal(statuses)
+	if err != nil {
+		return nil, wrap(err, "list job refs")
+	}
+	query := jobRefList
+	args := []any{params.QueueArn, list, limit(params.Limit)}
+	if len(statuses) == 1 {
+		query, args[1] = jobRefListOne, statuses[0]
+	}
+	if params.ShareIdentifier != "" {
+		query = map[string]string{jobRefList: jobRefListShare, jobRefListOne: jobRefListOneShare}[query]
+		args = append(args, params.ShareIdentifier)
+	}
+	rows, err := q.read.query(ctx, query, args...)
+	if err != nil {
+		return nil, wrap(err, "list job refs")
+	}
+	defer rows.Close()
+	var out []*store.JobRef
+	for rows.Next() {
+		r := &store.JobRef{}
+		if err := rows.Scan(&r.ID, &r.Status, &r.CreatedAt, &r.ShareIdentifier, &r.Resources.VCPUs, &r.Resources.MemoryMiB,
+			&r.Resources.GPUs, &r.SchedulingPriority, &r.StatusReason); err != nil {
+			return nil, wrap(err, "list job refs")
+		}
+		out = append(out, r)
+	}
+	return out, wrap(rows.Err(), "list job refs")
+}

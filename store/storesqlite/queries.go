@@ -23,21 +23,22 @@ WHERE id > ?1
 ORDER BY id
 LIMIT ?2`
 
-	// jobInsert and jobUpdate bind jobArgs as ?1..?22; jobUpdate's ?23 is
+	// jobInsert and jobUpdate bind jobArgs as ?1..?24; jobUpdate's ?25 is
 	// the expected current status.
 	jobInsert = `INSERT INTO jobs (
     id, name, queue_arn, status, created_at, updated_at, started_at, stopped_at,
     definition_arn, definition_name, share_identifier, compute_environment,
     vcpus, memory_mib, gpus, task_id, executor_handle, detail,
-    array_parent, array_size, array_expanded, deps
-) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)`
+    array_parent, array_size, array_expanded, deps, scheduling_priority, status_reason
+) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)`
 	jobUpdate = `UPDATE jobs SET
     name = ?2, queue_arn = ?3, status = ?4, created_at = ?5, updated_at = ?6,
     started_at = ?7, stopped_at = ?8, definition_arn = ?9, definition_name = ?10,
     share_identifier = ?11, compute_environment = ?12, vcpus = ?13,
     memory_mib = ?14, gpus = ?15, task_id = ?16, executor_handle = ?17, detail = ?18,
-    array_parent = ?19, array_size = ?20, array_expanded = ?21, deps = ?22
-WHERE id = ?1 AND status = ?23`
+    array_parent = ?19, array_size = ?20, array_expanded = ?21, deps = ?22,
+    scheduling_priority = ?23, status_reason = ?24
+WHERE id = ?1 AND status = ?25`
 	jobDependencyInsert = `INSERT OR IGNORE INTO job_dependencies (depends_on, job_id)
 SELECT value, ?1 FROM json_each(?2)`
 	jobDependentList      = jobSelect + ` WHERE id IN (SELECT job_id FROM job_dependencies WHERE depends_on = ?1)`
@@ -52,7 +53,31 @@ WHERE queue_arn = ?1 AND status IN ('SUBMITTED', 'PENDING', 'RUNNABLE', 'STARTIN
 	// jobSelect is the projection scanned by scanJob.
 	jobSelect = `SELECT detail, compute_environment, vcpus, memory_mib, gpus, task_id, executor_handle, updated_at,
     array_parent, array_size, array_expanded, deps FROM jobs`
-	jobGet     = jobSelect + ` WHERE id = ?1`
+	jobGet = jobSelect + ` WHERE id = ?1`
+	// jobRefListOne walks jobs_queue_status_created_at in order and stops
+	// at the limit: no sort, whatever the depth of the backlog.
+	jobRefListOne = `SELECT id, status, created_at, share_identifier, vcpus, memory_mib, gpus, scheduling_priority, status_reason
+FROM jobs
+WHERE queue_arn = ?1 AND status = ?2
+ORDER BY created_at, id
+LIMIT ?3`
+	jobRefListOneShare = `SELECT id, status, created_at, share_identifier, vcpus, memory_mib, gpus, scheduling_priority, status_reason
+FROM jobs
+WHERE queue_arn = ?1 AND status = ?2 AND share_identifier = ?4
+ORDER BY created_at, id
+LIMIT ?3`
+	// jobRefList reads several statuses (STARTING and RUNNING: few rows)
+	// and sorts them.
+	jobRefList = `SELECT id, status, created_at, share_identifier, vcpus, memory_mib, gpus, scheduling_priority, status_reason
+FROM jobs
+WHERE queue_arn = ?1 AND status IN (SELECT value FROM json_each(?2))
+ORDER BY created_at, id
+LIMIT ?3`
+	jobRefListShare = `SELECT id, status, created_at, share_identifier, vcpus, memory_mib, gpus, scheduling_priority, status_reason
+FROM jobs
+WHERE queue_arn = ?1 AND status IN (SELECT value FROM json_each(?2)) AND share_identifier = ?4
+ORDER BY created_at, id
+LIMIT ?3`
 	jobGetMany = jobSelect + ` WHERE id IN (SELECT value FROM json_each(?1))`
 
 	// The status lists repeat the partial indexes' WHERE clauses verbatim,
@@ -111,7 +136,7 @@ ON CONFLICT (key) DO UPDATE SET value = excluded.value`
 var readQueries = []string{
 	computeEnvironmentGet, computeEnvironmentList,
 	eventList,
-	jobGet, jobGetMany, jobCapacityInUse, jobCountByQueueStatus,
+	jobGet, jobGetMany, jobRefList, jobRefListShare, jobRefListOne, jobRefListOneShare, jobCapacityInUse, jobCountByQueueStatus,
 	jobDependentList, jobCountByArrayStatus, jobFinishedList, jobCountActiveShares,
 	jobDefinitionGet, jobDefinitionGetActive, jobDefinitionLatestRevision, jobDefinitionList,
 	jobQueueGet, jobQueueList,

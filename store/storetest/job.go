@@ -43,6 +43,57 @@ func exerciseJobs(t *testing.T, newTx newTxFunc) {
 			require.NoError(t, tx.JobInsert(ctx, Job(func(j *gantry.Job) { j.JobName = job.JobName })))
 		})
 
+		t.Run("RefList", func(t *testing.T) {
+			t.Parallel()
+			tx, ctx := newTx(t), t.Context()
+			q := ARNs.ARN(gantry.ResourceJobQueue, "refs-"+Job().JobID)
+			in := func(share string, st gantry.JobStatus, mods ...func(*gantry.Job)) *gantry.Job {
+				return Job(append([]func(*gantry.Job){func(j *gantry.Job) { j.JobQueue, j.ShareIdentifier, j.Status = q, share, st }}, mods...)...)
+			}
+			a := in("a", gantry.JobStatusRunnable, func(j *gantry.Job) {
+				j.SchedulingPriority = Ptr[int32](7)
+				j.StatusReason = "waiting"
+				j.Resources = gantry.Resources{VCPUs: 0.5, MemoryMiB: 256, GPUs: 1}
+			})
+			b := in("b", gantry.JobStatusRunnable)
+			running := in("a", gantry.JobStatusRunning, func(j *gantry.Job) { j.Resources = gantry.Resources{VCPUs: 2, MemoryMiB: 64} })
+			for _, j := range []*gantry.Job{
+				a, b, running, in("a", gantry.JobStatusSucceeded),
+				Job(func(j *gantry.Job) { j.Status = gantry.JobStatusRunnable }), // another queue
+			} {
+				require.NoError(t, tx.JobInsert(ctx, j))
+			}
+			refs, err := tx.JobRefList(ctx, &store.JobRefListParams{QueueArn: q, Statuses: []gantry.JobStatus{gantry.JobStatusRunnable}})
+			require.NoError(t, err)
+			require.Equal(t, []*store.JobRef{
+				{ID: a.JobID, Status: gantry.JobStatusRunnable, CreatedAt: a.CreatedAt, ShareIdentifier: "a", Resources: a.Resources, SchedulingPriority: 7, StatusReason: "waiting"},
+				{ID: b.JobID, Status: gantry.JobStatusRunnable, CreatedAt: b.CreatedAt, ShareIdentifier: "b"},
+			}, refs)
+
+			refs, err = tx.JobRefList(ctx, &store.JobRefListParams{QueueArn: q, Statuses: []gantry.JobStatus{gantry.JobStatusRunnable}, Limit: 1})
+			require.NoError(t, err)
+			require.Len(t, refs, 1)
+			require.Equal(t, a.JobID, refs[0].ID)
+
+			refs, err = tx.JobRefList(ctx, &store.JobRefListParams{QueueArn: q, Statuses: []gantry.JobStatus{gantry.JobStatusRunnable, gantry.JobStatusRunning}, ShareIdentifier: "a"})
+			require.NoError(t, err)
+			require.Len(t, refs, 2)
+			require.Equal(t, []string{a.JobID, running.JobID}, []string{refs[0].ID, refs[1].ID})
+			require.Equal(t, gantry.JobStatusRunning, refs[1].Status)
+			require.Equal(t, running.Resources, refs[1].Resources)
+
+			// An update keeps the columns current.
+			cp := *b
+			cp.StatusReason = "now blocked"
+			cp.SchedulingPriority = Ptr[int32](3)
+			require.NoError(t, tx.JobUpdate(ctx, &store.JobUpdateParams{Job: &cp, FromStatus: gantry.JobStatusRunnable}))
+			refs, err = tx.JobRefList(ctx, &store.JobRefListParams{QueueArn: q, Statuses: []gantry.JobStatus{gantry.JobStatusRunnable}, ShareIdentifier: "b"})
+			require.NoError(t, err)
+			require.Len(t, refs, 1)
+			require.Equal(t, "now blocked", refs[0].StatusReason)
+			require.Equal(t, int32(3), refs[0].SchedulingPriority)
+		})
+
 		t.Run("CountActiveShares", func(t *testing.T) {
 			t.Parallel()
 			tx, ctx := newTx(t), t.Context()
