@@ -83,6 +83,10 @@ func (s *Scheduler) expandOne(ctx context.Context, parentID string) (int, error)
 			if err := tx.JobInsert(ctx, c); err != nil {
 				return err
 			}
+			// The child's state change event (RUNNABLE, PENDING or FAILED).
+			if err := s.cfg.Transitioner.Inserted(ctx, tx, c); err != nil {
+				return err
+			}
 			if c.Status.Terminal() {
 				if err := tx.JobFinishedInsert(ctx, c.JobID); err != nil {
 					return err

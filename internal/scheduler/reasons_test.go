@@ -277,3 +277,35 @@ func TestCapacityTimeLimit(t *testing.T) {
 	require.True(t, strings.HasPrefix(got.StatusReason, ReasonCapacity), got.StatusReason)
 	require.Equal(t, b.clock().UnixMilli(), got.UpdatedAt)
 }
+
+// TestWaitingReasonsRefreshBound checks that waiting reasons are written at
+// most every ReasonRefresh: a changed detail within the bound waits for the
+// next refresh, and is written then.
+func TestWaitingReasonsRefreshBound(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := t.Context()
+	require.NoError(t, b.store.ComputeEnvironmentInsert(ctx, smallCE("ce", 4)))
+	require.NoError(t, b.store.JobQueueInsert(ctx, storetest.JobQueue("queue")))
+	blocker := storetest.Job(storetest.Placed(gantry.JobStatusRunning, "ce", gantry.Resources{VCPUs: 3, MemoryMiB: 512}))
+	head := storetest.Job(runnable(gantry.Resources{VCPUs: 2, MemoryMiB: 512}))
+	for _, j := range []*gantry.Job{blocker, head} {
+		require.NoError(t, b.store.JobInsert(ctx, j))
+	}
+	res := b.runOnce(t)
+	require.Equal(t, 1, res.Waiting)
+	require.Contains(t, b.get(t, head.JobID).StatusReason, "has 3 of 4 vCPU in use")
+
+	// More capacity in use: within ReasonRefresh the reason stays.
+	require.NoError(t, b.store.JobInsert(ctx, storetest.Job(storetest.Placed(gantry.JobStatusRunning, "ce", gantry.Resources{VCPUs: 0.5}))))
+	b.advance(ReasonRefresh / 2)
+	res = b.runOnce(t)
+	require.Zero(t, res.Waiting)
+	require.Contains(t, b.get(t, head.JobID).StatusReason, "has 3 of 4 vCPU in use")
+
+	// Past the bound it is refreshed.
+	b.advance(ReasonRefresh / 2)
+	res = b.runOnce(t)
+	require.Equal(t, 1, res.Waiting)
+	require.Contains(t, b.get(t, head.JobID).StatusReason, "has 3.5 of 4 vCPU in use")
+}

@@ -234,7 +234,8 @@ func (s *Scheduler) RunOnce(ctx context.Context) (*Result, error) {
 // numbers in use) keeps the job's updatedAt, which jobStateTimeLimitActions
 // count from.
 func (s *Scheduler) place(ctx context.Context, res *Result) error {
-	snap, n, err := s.snapshot(ctx)
+	reasonsDue := s.cfg.Now().Sub(s.reasonsAt) >= ReasonRefresh
+	snap, n, err := s.snapshot(ctx, reasonsDue)
 	if err != nil || n == 0 {
 		return err
 	}
@@ -249,8 +250,8 @@ func (s *Scheduler) place(ctx context.Context, res *Result) error {
 	// reason into each (a document write) would double the cost of
 	// placing them.
 	var waitingPlan []Waiting
-	if now := s.cfg.Now(); now.Sub(s.reasonsAt) >= ReasonRefresh {
-		s.reasonsAt, waitingPlan = now, plan.Waiting
+	if reasonsDue {
+		s.reasonsAt, waitingPlan = s.cfg.Now(), plan.Waiting
 	}
 	ids := make([]string, 0, len(plan.Placements)+len(plan.Blocked)+len(waitingPlan))
 	for _, p := range plan.Placements {

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -191,6 +192,7 @@ func TestTimeLimitActions(t *testing.T) {
 func TestArrayExpansionAndCompletion(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
+	b.tr.Events = true
 	ctx := context.Background()
 	size := int32(2*expandBatch + 5)
 	p := storetest.Job(func(j *gantry.Job) {
@@ -208,6 +210,21 @@ func TestArrayExpansionAndCompletion(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, map[gantry.JobStatus]int64{gantry.JobStatusRunnable: 1, gantry.JobStatusPending: int64(size) - 1}, counts,
 		"SEQUENTIAL: only child 0 is runnable")
+	// Every materialized child emitted its state change event.
+	evs, err := b.store.EventList(ctx, &store.EventListParams{Limit: 10 * int(size)})
+	require.NoError(t, err)
+	childEvents := map[string]int{}
+	for _, e := range evs {
+		var d struct {
+			Status          string                  `json:"status"`
+			ArrayProperties *struct{ Index *int32 } `json:"arrayProperties"`
+		}
+		require.NoError(t, json.Unmarshal(e.Detail, &d))
+		if d.ArrayProperties != nil && d.ArrayProperties.Index != nil {
+			childEvents[d.Status]++
+		}
+	}
+	require.Equal(t, map[string]int{"RUNNABLE": 1, "PENDING": int(size) - 1}, childEvents)
 	first := b.get(t, p.JobID+":0")
 	require.Equal(t, int32(0), *first.ArrayProperties.Index)
 	require.Equal(t, size, first.ArraySize)

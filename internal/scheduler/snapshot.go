@@ -19,7 +19,13 @@ import (
 // share state of fair share queues). Jobs are read as light references
 // (store.JobRef, columns only): a cycle never decodes a job document, so
 // its cost does not grow with the documents of a deep backlog.
-func (s *Scheduler) snapshot(ctx context.Context) (*Snapshot, int, error) {
+//
+// A queue that can start nothing (disabled, or every environment of it
+// disabled or full) is read only when reasons are due: its jobs would only
+// get waiting or blocking reasons, which are refreshed every
+// ReasonRefresh. So a deep backlog behind busy environments costs nothing
+// per cycle.
+func (s *Scheduler) snapshot(ctx context.Context, reasonsDue bool) (*Snapshot, int, error) {
 	queues, err := s.cfg.Store.JobQueueList(ctx, &store.JobQueueListParams{})
 	if err != nil {
 		return nil, 0, err
@@ -54,6 +60,9 @@ func (s *Scheduler) snapshot(ctx context.Context) (*Snapshot, int, error) {
 	}
 	n := 0
 	for _, q := range queues {
+		if !reasonsDue && !canStartAny(q, snap) {
+			continue
+		}
 		sq, err := s.queueInput(ctx, q)
 		if err != nil {
 			return nil, 0, err
@@ -65,6 +74,26 @@ func (s *Scheduler) snapshot(ctx context.Context) (*Snapshot, int, error) {
 		snap.Queues = append(snap.Queues, sq)
 	}
 	return snap, n, nil
+}
+
+// canStartAny reports whether q is enabled and has an enabled environment
+// (and host) with some capacity left.
+func canStartAny(q *gantry.JobQueue, snap *Snapshot) bool {
+	if q.State == gantry.StateDisabled {
+		return false
+	}
+	roomIn := func(c *CE) bool {
+		return c.Enabled && c.Used.VCPUs < c.MaxVCPUs && (c.MaxMemoryMiB < 0 || c.Used.MemoryMiB < c.MaxMemoryMiB)
+	}
+	if h := snap.Host; h != nil && !roomIn(h) {
+		return false
+	}
+	for _, o := range q.ComputeEnvironmentOrder {
+		if ce, ok := snap.CEs[o.ComputeEnvironment]; ok && roomIn(&ce) {
+			return true
+		}
+	}
+	return false
 }
 
 // shareHeadLimit bounds the RUNNABLE jobs read per known share of a fair
