@@ -298,6 +298,10 @@ type JobRef struct {
 type JobUpdateParams struct {
 	Job        *gantry.Job
 	FromStatus gantry.JobStatus
+	// Detail is json.Marshal(Job), if the caller already has it (the
+	// transition that also writes it into an event); nil: the store
+	// encodes Job.
+	Detail []byte
 }
 
 // JobDeleteStoppedParams selects finished jobs to purge.

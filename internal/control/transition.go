@@ -27,6 +27,10 @@ type Transitioner struct {
 	ARN    gantry.ARNBuilder
 	Now    func() time.Time
 	Events bool
+	// Wanted, if set, is asked before each event: false means no rule
+	// could match one now (see eventbus.Bus.WantsEvents), so none is
+	// written.
+	Wanted func() bool
 	Logger *slog.Logger
 	// OnTransition, if set, observes every status change (metrics). It runs
 	// inside the caller's transaction, before commit.
@@ -46,7 +50,15 @@ func (t *Transitioner) Transition(ctx context.Context, tx store.Tx, job *gantry.
 		}
 	}
 	job.UpdatedAt = t.Now().UnixMilli()
-	if err := tx.JobUpdate(ctx, &store.JobUpdateParams{Job: job, FromStatus: from}); err != nil {
+	// The document is encoded once, for the row and for the event.
+	var detail []byte
+	if t.events() && from != job.Status {
+		var err error
+		if detail, err = json.Marshal(job); err != nil {
+			return fmt.Errorf("marshal job %s: %w", job.JobID, err)
+		}
+	}
+	if err := tx.JobUpdate(ctx, &store.JobUpdateParams{Job: job, FromStatus: from, Detail: detail}); err != nil {
 		return err
 	}
 	if from == job.Status {
@@ -63,10 +75,10 @@ func (t *Transitioner) Transition(ctx context.Context, tx store.Tx, job *gantry.
 	}
 	t.Logger.DebugContext(ctx, "job transition", "job_id", job.JobID, "queue", job.JobQueue,
 		"from", string(from), "to", string(job.Status), "reason", job.StatusReason)
-	if !t.Events {
+	if detail == nil {
 		return nil
 	}
-	return t.emit(ctx, tx, job, DetailTypeJobStateChange, []string{job.JobArn})
+	return t.emitDetail(ctx, tx, detail, DetailTypeJobStateChange, []string{job.JobArn})
 }
 
 // Inserted records a job SubmitJob just inserted, in the same transaction:
@@ -82,11 +94,13 @@ func (t *Transitioner) Inserted(ctx context.Context, tx store.Tx, job *gantry.Jo
 	}
 	t.Logger.DebugContext(ctx, "job transition", "job_id", job.JobID, "queue", job.JobQueue,
 		"from", string(gantry.JobStatusSubmitted), "to", string(job.Status), "reason", job.StatusReason)
-	if !t.Events {
+	if !t.events() {
 		return nil
 	}
 	return t.emit(ctx, tx, job, DetailTypeJobStateChange, []string{job.JobArn})
 }
+
+func (t *Transitioner) events() bool { return t.Events && (t.Wanted == nil || t.Wanted()) }
 
 // QueueBlocked records a "Batch Job Queue Blocked" event for a job that cannot
 // be placed.
@@ -94,7 +108,7 @@ func (t *Transitioner) QueueBlocked(ctx context.Context, tx store.Tx, job *gantr
 	if t.OnQueueBlocked != nil {
 		t.OnQueueBlocked(job.JobQueue)
 	}
-	if !t.Events {
+	if !t.events() {
 		return nil
 	}
 	return t.emit(ctx, tx, job, DetailTypeJobQueueBlocked, []string{job.JobArn, job.JobQueue})
@@ -105,6 +119,10 @@ func (t *Transitioner) emit(ctx context.Context, tx store.Tx, job *gantry.Job, d
 	if err != nil {
 		return fmt.Errorf("marshal event detail: %w", err)
 	}
+	return t.emitDetail(ctx, tx, detail, detailType, resources)
+}
+
+func (t *Transitioner) emitDetail(ctx context.Context, tx store.Tx, detail []byte, detailType string, resources []string) error {
 	return tx.EventInsert(ctx, &store.Event{
 		Time: t.Now().UnixMilli(), DetailType: detailType, Source: EventSource,
 		Resources: resources, Detail: detail,

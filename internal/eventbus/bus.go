@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gantrybatch/gantry"
@@ -81,6 +82,8 @@ type Bus struct {
 	sem  chan struct{} // worker slots
 
 	rulesDirty chan struct{} // RulesChanged signal (buffered 1)
+	// wantsEvents: see WantsEvents.
+	wantsEvents atomic.Bool
 
 	mu       sync.Mutex
 	inflight map[int64]struct{} // deliveries being sent by this process
@@ -130,6 +133,7 @@ func New(cfg Config) *Bus {
 		done:       make(chan struct{}),
 	}
 	b.http = newHTTPSender(b)
+	b.wantsEvents.Store(true) // until the first load of the rules
 	return b
 }
 
@@ -172,8 +176,18 @@ func (b *Bus) Notify() {
 	}
 }
 
+// WantsEvents reports whether an enabled rule with an event pattern may
+// exist: if not, job state changes need not be written to the outbox at
+// all (they would match nothing; EventBridge too only matches events that
+// happen after a rule takes effect). It is true until the first load of
+// the rules, from every RulesChanged call until the reload that follows,
+// and whenever the last load found a pattern rule. Rules created on
+// another replica are seen by the periodic reload (ruleReload).
+func (b *Bus) WantsEvents() bool { return b.wantsEvents.Load() }
+
 // RulesChanged tells the Bus to reload its rules before the next dispatch.
 func (b *Bus) RulesChanged() {
+	b.wantsEvents.Store(true)
 	select {
 	case b.rulesDirty <- struct{}{}:
 	default:

@@ -403,3 +403,40 @@ func TestTokenBucket(t *testing.T) {
 	}
 	require.ErrorIs(t, tb.wait(cctx), context.Canceled)
 }
+
+// TestWantsEventsFollowsRules checks the outbox switch: conservative until
+// the rules are loaded and right after RulesChanged, false while no
+// enabled pattern rule exists, true while one does. Consumed events leave
+// the outbox.
+func TestWantsEventsFollowsRules(t *testing.T) {
+	t.Parallel()
+	tb := setup(t)
+	b := tb.newBus(t, nil)
+	// The first load finds no rule.
+	tb.jobEvent(t, "FAILED", time.Now())
+	b.Notify()
+	waitFor(t, "the bus to find no rule", func() bool { return !b.WantsEvents() })
+	waitFor(t, "the consumed event to leave the outbox", func() bool {
+		evs, err := tb.st.EventList(context.Background(), &store.EventListParams{})
+		require.NoError(t, err)
+		return len(evs) == 0
+	})
+
+	// A schedule-only or disabled rule does not want job events.
+	tb.putRule(t, &gantry.Rule{Name: "off", EventPattern: failedPattern, State: gantry.RuleStateDisabled})
+	b.RulesChanged()
+	require.True(t, b.WantsEvents(), "conservative until the reload")
+	waitFor(t, "the reload to find no enabled pattern rule", func() bool { return !b.WantsEvents() })
+
+	hook := newReceiver(t, nil)
+	tb.putRule(t, &gantry.Rule{Name: "on-failed", EventPattern: failedPattern}, &gantry.Target{Id: "hook", Arn: hook.URL})
+	b.RulesChanged()
+	require.True(t, b.WantsEvents())
+	tb.jobEvent(t, "FAILED", time.Now())
+	b.Notify()
+	tb.waitDelivery(t, "on-failed", store.DeliveryDelivered)
+	require.True(t, b.WantsEvents(), "an enabled pattern rule exists")
+	evs, err := tb.st.EventList(context.Background(), &store.EventListParams{})
+	require.NoError(t, err)
+	require.Empty(t, evs, "matched events live on in their deliveries only")
+}

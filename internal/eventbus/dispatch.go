@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -106,6 +107,12 @@ func (b *Bus) reloadRulesIfStale(ctx context.Context) error {
 		return err
 	}
 	b.rules = rs
+	select {
+	case <-b.rulesDirty: // changed again meanwhile: stay conservative
+		b.rulesDirty <- struct{}{}
+	default:
+		b.wantsEvents.Store(rs.set.Len() > 0)
+	}
 	return nil
 }
 
@@ -187,6 +194,9 @@ func (b *Bus) dispatchOnce(ctx context.Context) (int, error) {
 			if len(some) == 0 {
 				cursor = evs[len(evs)-1].ID
 				consumed = len(evs)
+				if _, err := tx.EventDeleteThrough(ctx, cursor, math.MaxInt64, 0); err != nil {
+					return err
+				}
 				return tx.MetaSet(ctx, cursorKey, strconv.FormatInt(cursor, 10))
 			}
 		}
@@ -232,6 +242,11 @@ func (b *Bus) dispatchOnce(ctx context.Context) (int, error) {
 		}
 		cursor = evs[len(evs)-1].ID
 		if err := tx.MetaSet(ctx, cursorKey, strconv.FormatInt(cursor, 10)); err != nil {
+			return err
+		}
+		// Matched events live on in their deliveries (which hold the
+		// envelope): the outbox rows are done with.
+		if _, err := tx.EventDeleteThrough(ctx, cursor, math.MaxInt64, 0); err != nil {
 			return err
 		}
 		consumed, created = len(evs), len(ds)

@@ -78,6 +78,9 @@ func (s *Server) newEvents(cfg Config) (*events, error) {
 		RetryBase:  ec.RetryBase, PollInterval: ec.PollInterval,
 		OnDelivery: s.metrics.EventDelivery,
 	})
+	// Job state changes go to the outbox only while a pattern rule may
+	// match them.
+	s.control.Transitioner().Wanted = e.bus.WantsEvents
 	e.sched = eventsched.New(eventsched.Config{
 		Store: s.store, Region: cfg.Region, AccountID: cfg.AccountID, Logger: cfg.Logger,
 		Notify: e.bus.Notify, CatchupWindow: ec.ScheduleCatchupWindow,

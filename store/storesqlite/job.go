@@ -173,7 +173,7 @@ func (q *querier) JobList(ctx context.Context, params *store.JobListParams) ([]*
 // implicit transaction, which is harmless since it only picks the error.
 func (q *querier) JobUpdate(ctx context.Context, params *store.JobUpdateParams) error {
 	job := params.Job
-	args, err := jobArgs(job)
+	args, err := jobArgsDetail(job, params.Detail)
 	if err != nil {
 		return wrap(err, "update job %q", job.JobID)
 	}
@@ -192,10 +192,19 @@ func (q *querier) JobUpdate(ctx context.Context, params *store.JobUpdateParams) 
 }
 
 // jobArgs binds ?1..?24 of jobInsert and jobUpdate.
-func jobArgs(job *gantry.Job) ([]any, error) {
-	detail, err := marshal(job)
-	if err != nil {
-		return nil, err
+func jobArgs(job *gantry.Job) ([]any, error) { return jobArgsDetail(job, nil) }
+
+// jobArgsDetail is jobArgs with the document already encoded (nil: encode
+// it here).
+func jobArgsDetail(job *gantry.Job, encoded []byte) ([]any, error) {
+	var detail string
+	if encoded != nil {
+		detail = string(encoded)
+	} else {
+		var err error
+		if detail, err = marshal(job); err != nil {
+			return nil, err
+		}
 	}
 	deps := job.Deps
 	if deps == nil {
