@@ -271,6 +271,7 @@ func TestCapacityTimeLimit(t *testing.T) {
 	got := b.get(t, head.JobID)
 	require.Equal(t, gantry.JobStatusFailed, got.Status)
 	require.Equal(t, "Canceled by JobStateTimeLimit action due to reason: "+ReasonCapacity, got.StatusReason)
+	b.advance(ReasonRefresh) // waiting reasons are refreshed at most this often
 	b.runOnce(t)
 	got = b.get(t, next.JobID)
 	require.Equal(t, gantry.JobStatusRunnable, got.Status)

@@ -234,7 +234,11 @@ func (s *Scheduler) RunOnce(ctx context.Context) (*Result, error) {
 // numbers in use) keeps the job's updatedAt, which jobStateTimeLimitActions
 // count from.
 func (s *Scheduler) place(ctx context.Context, res *Result) error {
-	reasonsDue := s.cfg.Now().Sub(s.reasonsAt) >= ReasonRefresh
+	now := s.cfg.Now()
+	reasonsDue := now.Sub(s.reasonsAt) >= ReasonRefresh
+	if reasonsDue {
+		s.reasonsAt = now
+	}
 	snap, n, err := s.snapshot(ctx, reasonsDue)
 	if err != nil || n == 0 {
 		return err
@@ -251,7 +255,7 @@ func (s *Scheduler) place(ctx context.Context, res *Result) error {
 	// placing them.
 	var waitingPlan []Waiting
 	if reasonsDue {
-		s.reasonsAt, waitingPlan = s.cfg.Now(), plan.Waiting
+		waitingPlan = plan.Waiting
 	}
 	ids := make([]string, 0, len(plan.Placements)+len(plan.Blocked)+len(waitingPlan))
 	for _, p := range plan.Placements {

@@ -98,8 +98,10 @@ func (s *Server) newEvents(cfg Config) (*events, error) {
 
 // notify wakes the bus after a committed change that may have written
 // outbox events.
+// notify wakes the bus after a commit that may have written outbox events:
+// only while it wants events at all (see eventbus.Bus.WantsEvents).
 func (e *events) notify() {
-	if e != nil {
+	if e != nil && e.bus.WantsEvents() {
 		e.bus.Notify()
 	}
 }
