@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	_ "time/tzdata" // schedule time zones on hosts without zoneinfo
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"

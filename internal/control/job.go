@@ -66,6 +66,17 @@ func (s *Service) submitJob(ctx context.Context, in *gantry.SubmitJobInput, id s
 	if err != nil {
 		return nil, err
 	}
+	// The definition is read (and decoded) before the transaction, on the
+	// read pool, off the single writer: a revision's content never
+	// changes, and one deregistered meanwhile would equally have been
+	// seen ACTIVE a moment earlier.
+	def, err := resolveJobDefinition(ctx, s.cfg.Store, in.JobDefinition)
+	if err != nil {
+		return nil, internal("submit job", err)
+	}
+	if def.ContainerProperties == nil {
+		return nil, gantry.ClientErrorf("jobDefinition: %s has no containerProperties", def.JobDefinitionArn)
+	}
 	var job *gantry.Job
 	err = s.cfg.Store.InTx(ctx, func(ctx context.Context, tx store.Tx) error {
 		q, err := tx.JobQueueGet(ctx, queueName)
@@ -85,13 +96,6 @@ func (s *Service) submitJob(ctx context.Context, in *gantry.SubmitJobInput, id s
 			if err := checkShareLimit(ctx, tx, q, in.ShareIdentifier); err != nil {
 				return err
 			}
-		}
-		def, err := resolveJobDefinition(ctx, tx, in.JobDefinition)
-		if err != nil {
-			return err
-		}
-		if def.ContainerProperties == nil {
-			return gantry.ClientErrorf("jobDefinition: %s has no containerProperties", def.JobDefinitionArn)
 		}
 		if err := checkDependencies(ctx, tx, in.DependsOn, arraySize); err != nil {
 			return err

@@ -50,6 +50,13 @@ const (
 	reqAbandoned
 )
 
+// The savepoint statements, prepared with the write queries.
+const (
+	savepointBegin    = "SAVEPOINT g"
+	savepointRollback = "ROLLBACK TO g"
+	savepointRelease  = "RELEASE g"
+)
+
 type txRequest struct {
 	state atomic.Int32
 	ctx   context.Context
@@ -168,13 +175,13 @@ func (c *committer) run(batch []*txRequest) {
 			results[i].err = r.ctx.Err() // abandoned by its caller
 			continue
 		}
-		if _, err := tx.Exec("SAVEPOINT g"); err != nil {
+		if _, err := h.exec(context.Background(), savepointBegin); err != nil {
 			fatal = fmt.Errorf("storesqlite: savepoint: %w", err)
 			break
 		}
 		results[i] = runCallback(r, q)
 		if results[i].err != nil || results[i].panicked {
-			if _, err := tx.Exec("ROLLBACK TO g"); err != nil {
+			if _, err := h.exec(context.Background(), savepointRollback); err != nil {
 				// SQLite rolled back the whole transaction (an I/O
 				// error, an interrupt): nothing of the batch stands.
 				fatal = fmt.Errorf("storesqlite: rollback to savepoint: %w", err)
@@ -183,7 +190,7 @@ func (c *committer) run(batch []*txRequest) {
 		} else {
 			ok++
 		}
-		if _, err := tx.Exec("RELEASE g"); err != nil {
+		if _, err := h.exec(context.Background(), savepointRelease); err != nil {
 			fatal = fmt.Errorf("storesqlite: release savepoint: %w", err)
 			break
 		}

@@ -148,6 +148,7 @@ var readQueries = []string{
 
 // writeQueries are prepared on the writer only.
 var writeQueries = []string{
+	savepointBegin, savepointRollback, savepointRelease,
 	computeEnvironmentDelete, computeEnvironmentInsert, computeEnvironmentUpdate,
 	eventInsert,
 	jobInsert, jobUpdate, jobExists, jobDeleteStopped,
