@@ -340,7 +340,7 @@ func buildJobList(p *store.JobListParams) (string, []any) {
 		cond("share_identifier = ?", p.ShareIdentifier)
 	}
 	if p.ArrayParentID != "" {
-		cond("array_parent = ?", p.ArrayParentID)
+		cond("array_parent = ? AND array_parent <> ''", p.ArrayParentID) // the partial index
 	}
 	if p.ExcludeArrayChildren {
 		cond("array_parent = ''")

@@ -42,7 +42,9 @@ WHERE id = ?1 AND status = ?25`
 	jobDependencyInsert = `INSERT OR IGNORE INTO job_dependencies (depends_on, job_id)
 SELECT value, ?1 FROM json_each(?2)`
 	jobDependentList      = jobSelect + ` WHERE id IN (SELECT job_id FROM job_dependencies WHERE depends_on = ?1)`
-	jobCountByArrayStatus = `SELECT status, count(*) FROM jobs WHERE array_parent = ?1 GROUP BY status`
+	// "array_parent <> ''" lets SQLite use the partial index
+	// jobs_array_parent_status (covering) instead of scanning the table.
+	jobCountByArrayStatus = `SELECT status, count(*) FROM jobs WHERE array_parent = ?1 AND array_parent <> '' GROUP BY status`
 	jobCountActiveShares  = `SELECT count(DISTINCT share_identifier) FROM jobs
 WHERE queue_arn = ?1 AND status IN ('SUBMITTED', 'PENDING', 'RUNNABLE', 'STARTING', 'RUNNING') AND share_identifier <> ''`
 	jobFinishedInsert = `INSERT OR IGNORE INTO jobs_finished (job_id) VALUES (?1)`
