@@ -30,7 +30,7 @@ type testBundle struct {
 	dispatched []string
 }
 
-func setup(t *testing.T) *testBundle {
+func setup(t testing.TB) *testBundle {
 	t.Helper()
 	st, err := storesqlite.Open(context.Background(), storesqlite.Config{Path: filepath.Join(t.TempDir(), "db")})
 	require.NoError(t, err)
