@@ -21,6 +21,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gantrybatch/gantry"
 	"github.com/gantrybatch/gantry/store"
 	"github.com/gantrybatch/gantry/store/storesqlite"
 )
@@ -352,6 +353,21 @@ func TestEnableDisableDeleteRule(t *testing.T) {
 	require.Error(t, err)
 	_, err = b.eb.DeleteRule(ctx(t), &eventbridge.DeleteRuleInput{Name: aws.String("r")})
 	require.NoError(t, err, "deleting a rule that is gone succeeds, as on AWS")
+}
+
+// TestDisableRuleResetsSchedule checks that disabling a scheduled rule
+// drops its schedule position in the same transaction, so re-enabling it
+// cannot catch up a fire that fell due while it was disabled.
+func TestDisableRuleResetsSchedule(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, err := b.eb.PutRule(ctx(t), &eventbridge.PutRuleInput{Name: aws.String("tick"), ScheduleExpression: aws.String("rate(1 minute)")})
+	require.NoError(t, err)
+	require.NoError(t, b.store.ScheduleStateUpsert(ctx(t), &store.ScheduleState{Rule: "tick", NextFireAt: t0 + 60_000, Expression: "rate(1 minute)"}))
+	_, err = b.eb.DisableRule(ctx(t), &eventbridge.DisableRuleInput{Name: aws.String("tick")})
+	require.NoError(t, err)
+	_, err = b.store.ScheduleStateGet(ctx(t), "tick")
+	require.ErrorIs(t, err, gantry.ErrNotFound)
 }
 
 func TestEventBus(t *testing.T) {

@@ -228,6 +228,14 @@ func (h *Handler) putRule(ctx context.Context, in *putRuleInput) (any, error) {
 		if err := tx.RuleUpdate(ctx, r); err != nil {
 			return fmt.Errorf("update rule %s: %w", name, err)
 		}
+		if r.State == gantry.RuleStateDisabled {
+			// A disabled schedule forgets its position in the same
+			// transaction, so re-enabling it never catches up a fire
+			// that was due while it was disabled.
+			if err := tx.ScheduleStateDelete(ctx, name); err != nil {
+				return fmt.Errorf("reset schedule of rule %s: %w", name, err)
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -395,6 +403,11 @@ func (h *Handler) updateRule(ctx context.Context, name string, fn func(*gantry.R
 		}
 		if err := tx.RuleUpdate(ctx, r); err != nil {
 			return fmt.Errorf("update rule %s: %w", name, err)
+		}
+		if r.State == gantry.RuleStateDisabled { // see putRule
+			if err := tx.ScheduleStateDelete(ctx, name); err != nil {
+				return fmt.Errorf("reset schedule of rule %s: %w", name, err)
+			}
 		}
 		return nil
 	})
