@@ -41,7 +41,7 @@ LIMIT ?2`
 WHERE id = ?1 AND status = ?25`
 	jobDependencyInsert = `INSERT OR IGNORE INTO job_dependencies (depends_on, job_id)
 SELECT value, ?1 FROM json_each(?2)`
-	jobDependentList      = jobSelect + ` WHERE id IN (SELECT job_id FROM job_dependencies WHERE depends_on = ?1)`
+	jobDependentList = jobSelect + ` WHERE id IN (SELECT job_id FROM job_dependencies WHERE depends_on = ?1)`
 	// "array_parent <> ''" lets SQLite use the partial index
 	// jobs_array_parent_status (covering) instead of scanning the table.
 	jobCountByArrayStatus = `SELECT status, count(*) FROM jobs WHERE array_parent = ?1 AND array_parent <> '' GROUP BY status`
