@@ -175,6 +175,14 @@ func (b *Bus) dispatchOnce(ctx context.Context) (int, error) {
 	var cursor int64
 	err := b.cfg.Store.InTx(ctx, func(ctx context.Context, tx store.Tx) error {
 		consumed, created = 0, 0
+		// A rule changed after the rules were loaded: match nothing with
+		// the old set. (The writer is single, so every event this
+		// transaction can read was committed before it began; a rule
+		// committed before such an event signalled RulesChanged before
+		// that, hence before now.)
+		if len(b.rulesDirty) > 0 {
+			return errRulesChanged
+		}
 		var err error
 		if cursor, err = readCursor(ctx, tx); err != nil {
 			return err
@@ -252,6 +260,10 @@ func (b *Bus) dispatchOnce(ctx context.Context) (int, error) {
 		consumed, created = len(evs), len(ds)
 		return nil
 	})
+	if errors.Is(err, errRulesChanged) {
+		b.Notify() // reload and match again at once
+		return 0, nil
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -261,6 +273,9 @@ func (b *Bus) dispatchOnce(ctx context.Context) (int, error) {
 	}
 	return consumed, nil
 }
+
+// errRulesChanged aborts a dispatch transaction whose rule set is stale.
+var errRulesChanged = errors.New("eventbus: rules changed")
 
 // liveRule is a matched rule as the dispatch transaction reads it.
 type liveRule struct {
