@@ -424,14 +424,13 @@ func TestWantsEventsFollowsRules(t *testing.T) {
 
 	// A schedule-only or disabled rule does not want job events.
 	tb.putRule(t, &gantry.Rule{Name: "off", EventPattern: failedPattern, State: gantry.RuleStateDisabled})
-	b.RulesChanged()
-	require.True(t, b.WantsEvents(), "conservative until the reload")
+	b.RulesChanged() // true at once, until the reload that follows (which may already have run)
 	waitFor(t, "the reload to find no enabled pattern rule", func() bool { return !b.WantsEvents() })
 
 	hook := newReceiver(t, nil)
 	tb.putRule(t, &gantry.Rule{Name: "on-failed", EventPattern: failedPattern}, &gantry.Target{Id: "hook", Arn: hook.URL})
 	b.RulesChanged()
-	require.True(t, b.WantsEvents())
+	require.True(t, b.WantsEvents(), "the reload after a change to an enabled pattern rule keeps it on")
 	tb.jobEvent(t, "FAILED", time.Now())
 	b.Notify()
 	tb.waitDelivery(t, "on-failed", store.DeliveryDelivered)
