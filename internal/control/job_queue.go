@@ -171,54 +171,86 @@ func (s *Service) DeleteJobQueue(ctx context.Context, in *DeleteJobQueueInput) (
 	if err != nil {
 		return nil, err
 	}
-	var stop []string
-	err = s.cfg.Store.InTx(ctx, func(ctx context.Context, tx store.Tx) error {
-		stop = nil
-		q, err := tx.JobQueueGet(ctx, name)
-		if err != nil {
-			return notFound(err, "jobQueue", in.JobQueue)
-		}
-		if q.State != gantry.StateDisabled {
-			return gantry.ClientErrorf("jobQueue: %s must be DISABLED before it can be deleted", name)
-		}
-		jobs, err := tx.JobList(ctx, &store.JobListParams{QueueArn: q.JobQueueArn, Statuses: []gantry.JobStatus{
-			gantry.JobStatusSubmitted, gantry.JobStatusPending, gantry.JobStatusRunnable, gantry.JobStatusStarting, gantry.JobStatusRunning,
-		}})
-		if err != nil {
-			return err
-		}
-		const reason = "Job queue deleted"
-		for _, j := range jobs {
-			from := j.Status
-			if from.Active() {
-				j.IsTerminated, j.StatusReason = ptr(true), reason
+	// The queue's unfinished jobs end in batches, one transaction each,
+	// so that a deep backlog neither holds the single writer for long nor
+	// loads every job at once; the last batch deletes the queue. A
+	// DISABLED queue accepts no new job, so the backlog only shrinks. A
+	// failure midway leaves the queue DISABLED with fewer jobs: deleting
+	// it again finishes the work.
+	for {
+		var stop []string
+		done := false
+		err = s.cfg.Store.InTx(ctx, func(ctx context.Context, tx store.Tx) error {
+			stop, done = nil, false
+			q, err := tx.JobQueueGet(ctx, name)
+			if err != nil {
+				return notFound(err, "jobQueue", in.JobQueue)
+			}
+			if q.State != gantry.StateDisabled {
+				return gantry.ClientErrorf("jobQueue: %s must be DISABLED before it can be deleted", name)
+			}
+			// Waiting jobs first, a batch at a time; then, in the last
+			// transaction, the STARTING and RUNNING ones (as many as the
+			// environments hold) are asked to stop, and the queue goes.
+			jobs, err := tx.JobList(ctx, &store.JobListParams{QueueArn: q.JobQueueArn, Statuses: []gantry.JobStatus{
+				gantry.JobStatusSubmitted, gantry.JobStatusPending, gantry.JobStatusRunnable,
+			}, Order: store.JobListOldestFirst, Limit: deleteQueueBatch})
+			if err != nil {
+				return err
+			}
+			last := len(jobs) < deleteQueueBatch
+			if last {
+				active, err := tx.JobList(ctx, &store.JobListParams{QueueArn: q.JobQueueArn, Statuses: []gantry.JobStatus{
+					gantry.JobStatusStarting, gantry.JobStatusRunning,
+				}})
+				if err != nil {
+					return err
+				}
+				jobs = append(jobs, active...)
+			}
+			const reason = "Job queue deleted"
+			for _, j := range jobs {
+				from := j.Status
+				if from.Active() {
+					j.IsTerminated, j.StatusReason = ptr(true), reason
+					if err := s.tr.Transition(ctx, tx, j, from); err != nil {
+						return err
+					}
+					stop = append(stop, j.JobID)
+					continue
+				}
+				failJob(j, reason, s.nowMillis())
+				j.IsCancelled = ptr(true)
+				if j.IsArrayParent() {
+					j.ArrayExpanded = j.ArraySize // children not yet created never will be
+				}
 				if err := s.tr.Transition(ctx, tx, j, from); err != nil {
 					return err
 				}
-				stop = append(stop, j.JobID)
-				continue
 			}
-			failJob(j, reason, s.nowMillis())
-			j.IsCancelled = ptr(true)
-			if j.IsArrayParent() {
-				j.ArrayExpanded = j.ArraySize // children not yet created never will be
+			if last {
+				done = true
+				return tx.JobQueueDelete(ctx, name)
 			}
-			if err := s.tr.Transition(ctx, tx, j, from); err != nil {
-				return err
+			return nil
+		})
+		if err != nil {
+			return nil, internal("delete job queue", err)
+		}
+		for _, id := range stop {
+			if s.cfg.Stopper != nil {
+				s.cfg.Stopper.StopJob(id)
 			}
 		}
-		return tx.JobQueueDelete(ctx, name)
-	})
-	if err != nil {
-		return nil, internal("delete job queue", err)
-	}
-	for _, id := range stop {
-		if s.cfg.Stopper != nil {
-			s.cfg.Stopper.StopJob(id)
+		if done {
+			break
 		}
 	}
 	return &Empty{}, nil
 }
+
+// deleteQueueBatch is how many jobs one DeleteJobQueue transaction ends.
+const deleteQueueBatch = 1000
 
 // DescribeJobQueuesInput is the DescribeJobQueues request.
 type DescribeJobQueuesInput struct {
