@@ -61,7 +61,7 @@ func (r *Runner) Recover(ctx context.Context) (*RecoverResult, error) {
 				return res, err
 			}
 		}
-		a := &attempt{jobID: job.JobID, handle: h}
+		a := &attempt{jobID: job.JobID, taskID: job.TaskID, handle: h}
 		r.mu.Lock()
 		r.running[job.JobID] = a
 		r.mu.Unlock()
@@ -69,7 +69,7 @@ func (r *Runner) Recover(ctx context.Context) (*RecoverResult, error) {
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
-			defer r.forget(job.JobID)
+			defer r.forget(a)
 			r.wait(r.ctx, job, a, h, out)
 		}()
 		if job.IsTerminated != nil && *job.IsTerminated {

@@ -85,6 +85,7 @@ type Runner struct {
 
 type attempt struct {
 	jobID    string
+	taskID   string
 	handle   *executor.Handle
 	stopReq  bool // TerminateJob asked before the handle existed
 	timedOut bool
@@ -154,12 +155,15 @@ func (r *Runner) Running() int {
 
 // Dispatch starts a job that was just committed as STARTING.
 func (r *Runner) Dispatch(job *gantry.Job) {
-	a := &attempt{jobID: job.JobID}
+	a := &attempt{jobID: job.JobID, taskID: job.TaskID}
 	r.mu.Lock()
-	if _, dup := r.running[job.JobID]; dup {
+	if old, dup := r.running[job.JobID]; dup && old.taskID == job.TaskID {
 		r.mu.Unlock()
 		return
 	}
+	// A different task of the same job replaces the entry: the previous
+	// attempt has recorded its end (this one was placed after that commit)
+	// and its goroutine is only returning; forget leaves the new entry.
 	r.running[job.JobID] = a
 	r.mu.Unlock()
 	r.wg.Add(1)
@@ -189,9 +193,13 @@ func (r *Runner) StopJob(jobID string) {
 	}
 }
 
-func (r *Runner) forget(jobID string) {
+// forget drops attempt a once its goroutine is done, unless a newer attempt
+// of the same job has taken its place.
+func (r *Runner) forget(a *attempt) {
 	r.mu.Lock()
-	delete(r.running, jobID)
+	if r.running[a.jobID] == a {
+		delete(r.running, a.jobID)
+	}
 	r.mu.Unlock()
 }
 
@@ -270,7 +278,7 @@ func (r *Runner) buildTask(job *gantry.Job, out io.Writer) *executor.Task {
 
 // run is the life of one attempt from STARTING.
 func (r *Runner) run(job *gantry.Job, a *attempt) {
-	defer r.forget(job.JobID)
+	defer r.forget(a)
 	ctx := r.ctx
 	log := r.cfg.Logger.With("job_id", job.JobID, "task_id", job.TaskID)
 	group, stream := logTarget(job)

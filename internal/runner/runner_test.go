@@ -258,3 +258,29 @@ func TestRecoverReattaches(t *testing.T) {
 	require.Len(t, got.Attempts, 1)
 	require.Len(t, b.exec.Started(), 1, "recovery never starts a second task")
 }
+
+// TestDispatchNewAttemptWhilePreviousReturns covers a retry placed before
+// the previous attempt's goroutine has returned: the new task is started
+// (not taken for a duplicate of the old one), and the old goroutine's end
+// does not drop the new attempt. A duplicate dispatch of the same task is
+// still ignored.
+func TestDispatchNewAttemptWhilePreviousReturns(t *testing.T) {
+	t.Parallel()
+	b := setup(t, execfake.Config{})
+	r := b.runner(t)
+	j := b.startingJob(t, nil, kv(execfake.EnvRunFor, "forever"))
+	old := &attempt{jobID: j.JobID, taskID: "previous-task"}
+	r.mu.Lock()
+	r.running[j.JobID] = old
+	r.mu.Unlock()
+
+	r.Dispatch(j)
+	b.waitStatus(t, j.JobID, gantry.JobStatusRunning)
+	require.Len(t, b.exec.Started(), 1, "the new attempt started")
+	r.forget(old) // the previous attempt's goroutine returns
+	require.Equal(t, 1, r.Running(), "the new attempt is still tracked")
+	r.Dispatch(j) // the same task again: a duplicate
+	require.Len(t, b.exec.Started(), 1)
+	require.NoError(t, b.exec.Finish(j.TaskID, 0))
+	b.waitStatus(t, j.JobID, gantry.JobStatusSucceeded)
+}
