@@ -108,7 +108,9 @@ type Tx interface {
 	// JobFinishedInsert queues a job that reached a terminal status so the
 	// scheduler resolves its dependents and its array parent. Written in
 	// the same transaction as the terminal transition; inserting an id
-	// twice is not an error.
+	// twice is not an error. A job with neither dependents nor an array
+	// parent is not queued: nothing waits on it (a dependent submitted
+	// later sees its status when it is promoted).
 	JobFinishedInsert(ctx context.Context, id string) error
 	// JobFinishedList returns up to limit queued ids, oldest first.
 	JobFinishedList(ctx context.Context, limit int) ([]string, error)

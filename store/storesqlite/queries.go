@@ -47,7 +47,12 @@ SELECT value, ?1 FROM json_each(?2)`
 	jobCountByArrayStatus = `SELECT status, count(*) FROM jobs WHERE array_parent = ?1 AND array_parent <> '' GROUP BY status`
 	jobCountActiveShares  = `SELECT count(DISTINCT share_identifier) FROM jobs
 WHERE queue_arn = ?1 AND status IN ('SUBMITTED', 'PENDING', 'RUNNABLE', 'STARTING', 'RUNNING') AND share_identifier <> ''`
-	jobFinishedInsert = `INSERT OR IGNORE INTO jobs_finished (job_id) VALUES (?1)`
+	// jobFinishedInsert queues only a job something waits on: one with
+	// dependents or an array parent (two index lookups); most jobs have
+	// neither and cost the scheduler nothing when they finish.
+	jobFinishedInsert = `INSERT OR IGNORE INTO jobs_finished (job_id)
+SELECT ?1 WHERE EXISTS (SELECT 1 FROM job_dependencies WHERE depends_on = ?1)
+    OR EXISTS (SELECT 1 FROM jobs WHERE id = ?1 AND array_parent <> '')`
 	jobFinishedList   = `SELECT job_id FROM jobs_finished ORDER BY seq LIMIT ?1`
 	jobFinishedDelete = `DELETE FROM jobs_finished WHERE job_id IN (SELECT value FROM json_each(?1))`
 	jobExists         = `SELECT 1 FROM jobs WHERE id = ?1`

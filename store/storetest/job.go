@@ -43,6 +43,29 @@ func exerciseJobs(t *testing.T, newTx newTxFunc) {
 			require.NoError(t, tx.JobInsert(ctx, Job(func(j *gantry.Job) { j.JobName = job.JobName })))
 		})
 
+		t.Run("FinishedQueue", func(t *testing.T) {
+			t.Parallel()
+			tx, ctx := newTx(t), t.Context()
+			// Only jobs something waits on are queued.
+			waitedOn, plain := Job(), Job()
+			child := Job(func(j *gantry.Job) { j.ArrayParentID = "parent-" + waitedOn.JobID })
+			dependent := Job(func(j *gantry.Job) { j.Deps = []string{waitedOn.JobID} })
+			for _, j := range []*gantry.Job{waitedOn, plain, child, dependent} {
+				require.NoError(t, tx.JobInsert(ctx, j))
+			}
+			for _, id := range []string{waitedOn.JobID, plain.JobID, child.JobID, waitedOn.JobID} {
+				require.NoError(t, tx.JobFinishedInsert(ctx, id))
+			}
+			ids, err := tx.JobFinishedList(ctx, 100)
+			require.NoError(t, err)
+			require.ElementsMatch(t, []string{waitedOn.JobID, child.JobID}, ids)
+			require.NoError(t, tx.JobFinishedDelete(ctx, []string{waitedOn.JobID}))
+			ids, err = tx.JobFinishedList(ctx, 100)
+			require.NoError(t, err)
+			require.Contains(t, ids, child.JobID)
+			require.NotContains(t, ids, waitedOn.JobID)
+		})
+
 		t.Run("RefList", func(t *testing.T) {
 			t.Parallel()
 			tx, ctx := newTx(t), t.Context()
