@@ -337,6 +337,11 @@ func (e *Executor) removeWorkDir(taskID, dir string) {
 	if e.cfg.KeepWorkDirs {
 		return
 	}
+	// Most attempts leave both directories empty: two rmdirs do. Anything
+	// else (files, a TMPDIR removed or replaced) takes the full walk.
+	if os.Remove(filepath.Join(dir, "tmp")) == nil && os.Remove(dir) == nil {
+		return
+	}
 	if err := os.RemoveAll(dir); err != nil {
 		e.logger.Warn("execprocess: cannot remove working directory", "task_id", taskID, "dir", dir, "error", err)
 	}

@@ -145,6 +145,25 @@ func TestWorkDir(t *testing.T) {
 	}
 }
 
+// TestWorkDirRemovedWhenEmpty covers the fast path of an attempt that
+// leaves its directories empty, and one that removed its own TMPDIR.
+func TestWorkDirRemovedWhenEmpty(t *testing.T) {
+	t.Parallel()
+	for name, script := range map[string]string{"empty": "true", "no-tmpdir": `rmdir "$TMPDIR"`} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, execprocess.Config{})
+			task, out := newTask([]string{"sh", "-c", script})
+			if res := b.run(t, task); res.ExitCode != 0 {
+				t.Fatalf("exit %d: %s", res.ExitCode, out)
+			}
+			if _, err := os.Stat(filepath.Join(b.root, task.ID)); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("working directory still there after Wait: %v", err)
+			}
+		})
+	}
+}
+
 func TestEnvironmentLayers(t *testing.T) {
 	t.Parallel()
 	b := setup(t, execprocess.Config{BaseEnv: []string{"FOO=base", "BAR=base", "HOME=/base-home"}})

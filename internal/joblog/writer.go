@@ -96,9 +96,11 @@ func openStreamFile(path string, now, maxBytes int64) (*streamFile, error) {
 	switch {
 	case rf.dataStart == 0:
 		// New (or its header never made it): start over with a header.
-		if err := f.Truncate(0); err != nil {
-			f.Close()
-			return nil, err
+		if rf.size > 0 {
+			if err := f.Truncate(0); err != nil {
+				f.Close()
+				return nil, err
+			}
 		}
 		header := headerPrefix + strconv.FormatInt(now, 10) + "\n"
 		if _, err := f.WriteString(header); err != nil {
