@@ -331,7 +331,7 @@ func (h *Handler) createConnection(ctx context.Context, in *connectionInput) (an
 	err = h.cfg.Store.InTx(ctx, func(ctx context.Context, tx store.Tx) error {
 		err := tx.ConnectionInsert(ctx, c)
 		if errors.Is(err, gantry.ErrAlreadyExists) {
-			return &apiError{codeAlreadyExists, fmt.Sprintf("Connection %s already exists.", name)}
+			return &apiError{Code: codeAlreadyExists, Message: fmt.Sprintf("Connection %s already exists.", name)}
 		}
 		if err != nil {
 			return fmt.Errorf("insert connection %s: %w", name, err)

@@ -122,7 +122,7 @@ func (h *Handler) createAPIDestination(ctx context.Context, in *apiDestinationIn
 		}
 		err := tx.APIDestinationInsert(ctx, d)
 		if errors.Is(err, gantry.ErrAlreadyExists) {
-			return &apiError{codeAlreadyExists, fmt.Sprintf("An api-destination '%s' already exists.", name)}
+			return &apiError{Code: codeAlreadyExists, Message: fmt.Sprintf("An api-destination '%s' already exists.", name)}
 		}
 		if err != nil {
 			return fmt.Errorf("insert API destination %s: %w", name, err)

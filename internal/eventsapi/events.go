@@ -36,14 +36,14 @@ func (t *epochTime) UnmarshalJSON(b []byte) error {
 		}
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil {
-			return &fieldError{fmt.Sprintf("Time: %q is neither epoch seconds nor an RFC 3339 timestamp", s)}
+			return &fieldError{Msg: fmt.Sprintf("Time: %q is neither epoch seconds nor an RFC 3339 timestamp", s)}
 		}
 		f = v
 	} else if err := json.Unmarshal(b, &f); err != nil {
-		return &fieldError{fmt.Sprintf("Time: %s is not a timestamp (epoch seconds)", b)}
+		return &fieldError{Msg: fmt.Sprintf("Time: %s is not a timestamp (epoch seconds)", b)}
 	}
 	if math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e11 {
-		return &fieldError{fmt.Sprintf("Time: %v is out of range", f)}
+		return &fieldError{Msg: fmt.Sprintf("Time: %v is out of range", f)}
 	}
 	sec, frac := math.Modf(f)
 	t.Time = time.Unix(int64(sec), int64(frac*1e9)).UTC()

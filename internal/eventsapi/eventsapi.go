@@ -5,17 +5,13 @@ import (
 	"cmp"
 	"context"
 	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gantrybatch/gantry"
-	"github.com/gantrybatch/gantry/internal/httpapi"
+	"github.com/gantrybatch/gantry/internal/awsjson"
 	"github.com/gantrybatch/gantry/store"
 )
 
@@ -23,7 +19,7 @@ import (
 const TargetPrefix = "AWSEvents"
 
 const (
-	contentType  = "application/x-amz-json-1.1"
+	contentType  = awsjson.ContentType
 	maxBodyBytes = 1 << 20
 )
 
@@ -63,7 +59,7 @@ type Config struct {
 // httpapi.Server.Extra.
 type Handler struct {
 	cfg Config
-	ops map[string]func(context.Context, []byte) (any, error)
+	srv *awsjson.Server
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -80,7 +76,12 @@ func New(cfg Config) *Handler {
 		cfg.Now = time.Now
 	}
 	h := &Handler{cfg: cfg}
-	h.ops = map[string]func(context.Context, []byte) (any, error){
+	h.srv = &awsjson.Server{
+		Service: "EventBridge", Article: "an", LogName: "events", TargetPrefix: TargetPrefix,
+		BadInputCode: codeValidation, InternalCode: codeInternal, UnknownCode: codeUnknownOp,
+		MaxBodyBytes: maxBodyBytes, Logger: cfg.Logger,
+	}
+	h.srv.Ops = map[string]awsjson.Op{
 		"PutRule":               op(h.putRule),
 		"DescribeRule":          op(h.describeRule),
 		"ListRules":             op(h.listRules),
@@ -118,18 +119,17 @@ func New(cfg Config) *Handler {
 }
 
 // apiError is an error for the caller, in the JSON 1.1 error shape.
-type apiError struct {
-	code, message string
-}
+type apiError = awsjson.Error
 
-func (e *apiError) Error() string { return e.code + ": " + e.message }
+// fieldError is returned by custom unmarshalers (epochTime).
+type fieldError = awsjson.FieldError
 
 func validationf(format string, args ...any) error {
-	return &apiError{codeValidation, fmt.Sprintf(format, args...)}
+	return &apiError{Code: codeValidation, Message: fmt.Sprintf(format, args...)}
 }
 
 func notFoundf(format string, args ...any) error {
-	return &apiError{codeNotFound, fmt.Sprintf(format, args...)}
+	return &apiError{Code: codeNotFound, Message: fmt.Sprintf(format, args...)}
 }
 
 // constraint is AWS's message for a member that breaks its model
@@ -150,135 +150,11 @@ func constraint(field string, value any, rule string) error {
 func required(field string) error { return constraint(field, nil, "not be null") }
 
 // ServeHTTP dispatches on X-Amz-Target.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	target := r.Header.Get("X-Amz-Target")
-	name, _ := strings.CutPrefix(target, TargetPrefix+".")
-	fn, ok := h.ops[name]
-	var (
-		out any
-		err error
-	)
-	switch {
-	case r.Method != http.MethodPost:
-		err = &apiError{codeUnknownOp, "EventBridge operations are POST requests"}
-	case !ok:
-		err = &apiError{codeUnknownOp, fmt.Sprintf("X-Amz-Target %q is not an EventBridge operation Gantry supports", target)}
-	default:
-		var body []byte
-		if body, err = readBody(w, r); err == nil {
-			out, err = fn(r.Context(), body)
-		}
-	}
-	status := http.StatusOK
-	if err != nil {
-		status = h.writeError(w, r, err)
-	} else {
-		writeJSON(w, http.StatusOK, out)
-	}
-	level := slog.LevelDebug
-	if status >= 500 {
-		level = slog.LevelError
-	}
-	h.cfg.Logger.Log(r.Context(), level, "api request", "operation", "events."+name, "status", status,
-		"duration_ms", time.Since(start).Milliseconds(), "request_id", httpapi.RequestID(r.Context()))
-}
-
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, validationf("the request body exceeds %d bytes", maxBodyBytes)
-		}
-		return nil, validationf("could not read the request body: %v", err)
-	}
-	return bytes.TrimSpace(body), nil
-}
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.srv.ServeHTTP(w, r) }
 
 // op adapts a typed operation: it decodes the body into In.
-func op[In any](fn func(context.Context, *In) (any, error)) func(context.Context, []byte) (any, error) {
-	return func(ctx context.Context, body []byte) (any, error) {
-		in := new(In)
-		if err := decode(body, in); err != nil {
-			return nil, err
-		}
-		return fn(ctx, in)
-	}
-}
-
-// decode reads a JSON object into v. An empty body is an empty object.
-func decode(body []byte, v any) error {
-	if len(body) == 0 {
-		return nil
-	}
-	if body[0] != '{' {
-		return validationf("the request body must be a JSON object")
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return validationf("%s: must be of type %s, not %s", cmp.Or(te.Field, "(body)"), jsonType(te.Type.Kind().String()), te.Value)
-		}
-		var fe *fieldError
-		if errors.As(err, &fe) {
-			return validationf("%s", fe.Error())
-		}
-		return validationf("the request body is not valid JSON: %v", err)
-	}
-	return nil
-}
-
-// fieldError is returned by custom unmarshalers (epochTime).
-type fieldError struct{ msg string }
-
-func (e *fieldError) Error() string { return e.msg }
-
-func jsonType(kind string) string {
-	switch {
-	case strings.HasPrefix(kind, "int"), strings.HasPrefix(kind, "uint"), strings.HasPrefix(kind, "float"):
-		return "number"
-	case kind == "slice":
-		return "list"
-	case kind == "bool":
-		return "boolean"
-	case kind == "map", kind == "struct", kind == "ptr":
-		return "structure"
-	}
-	return kind
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status = http.StatusInternalServerError
-		b = []byte(`{"__type":"` + codeInternal + `","message":"An internal error occurred."}`)
-	}
-	w.Header().Set("Content-Type", contentType)
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
-}
-
-// writeError maps err to the error shape and returns the status sent:
-// *apiError as is; anything else is an internal error (500), logged, its
-// text not shown.
-func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) int {
-	var ae *apiError
-	switch {
-	case errors.As(err, &ae):
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		ae = &apiError{codeInternal, "The request was canceled."}
-	default:
-		h.cfg.Logger.ErrorContext(r.Context(), "events api internal error", "request_id", httpapi.RequestID(r.Context()), "error", err)
-		ae = &apiError{codeInternal, "An internal error occurred."}
-	}
-	status := http.StatusBadRequest
-	if ae.code == codeInternal {
-		status = http.StatusInternalServerError
-	}
-	w.Header().Set("X-Amzn-ErrorType", ae.code)
-	writeJSON(w, status, map[string]string{"__type": ae.code, "message": ae.message})
-	return status
+func op[In any](fn func(context.Context, *In) (any, error)) awsjson.Op {
+	return awsjson.Typed(codeValidation, fn)
 }
 
 // ms is the clock in epoch milliseconds.

@@ -82,7 +82,7 @@ func rfc3339(ms int64) string {
 }
 
 func (h *Handler) routeError(w http.ResponseWriter, r *http.Request, err error) {
-	status := h.writeError(w, r, err)
+	status := h.srv.WriteError(w, r, err)
 	h.cfg.Logger.DebugContext(r.Context(), "gantry route", "path", r.URL.Path, "status", status)
 }
 
@@ -131,7 +131,7 @@ func (h *Handler) serveDeliveries(w http.ResponseWriter, r *http.Request) {
 	for _, d := range list {
 		out.Deliveries = append(out.Deliveries, deliveryOut(d))
 	}
-	writeJSON(w, http.StatusOK, out)
+	h.srv.WriteJSON(w, http.StatusOK, out)
 }
 
 func deliveryOut(d *store.Delivery) Delivery {
@@ -190,7 +190,7 @@ func (h *Handler) serveSchedules(w http.ResponseWriter, r *http.Request) {
 		}
 		out.Schedules = append(out.Schedules, nextFires(rule, byRule[rule.Name], now, count))
 	}
-	writeJSON(w, http.StatusOK, out)
+	h.srv.WriteJSON(w, http.StatusOK, out)
 }
 
 // stateKey is what the scheduler records in ScheduleState.Expression: the

@@ -75,7 +75,7 @@ func checkPattern(p string) error {
 				reason = pe.Path + ": " + pe.Reason
 			}
 		}
-		return &apiError{codeInvalidPattern, "Event pattern is not valid. Reason: " + reason}
+		return &apiError{Code: codeInvalidPattern, Message: "Event pattern is not valid. Reason: " + reason}
 	}
 	return nil
 }

@@ -270,7 +270,7 @@ func (h *Handler) putTargets(ctx context.Context, in *putTargetsInput) (any, err
 			ids[t.Id] = true
 		}
 		if len(ids) > MaxTargetsPerRule {
-			return &apiError{codeLimitExceeded, fmt.Sprintf("The requested resource exceeds the maximum number allowed: a rule has at most %d targets, and this would make %d.", MaxTargetsPerRule, len(ids))}
+			return &apiError{Code: codeLimitExceeded, Message: fmt.Sprintf("The requested resource exceeds the maximum number allowed: a rule has at most %d targets, and this would make %d.", MaxTargetsPerRule, len(ids))}
 		}
 		if err := tx.RuleTargetUpsert(ctx, rule, ok); err != nil {
 			return fmt.Errorf("put targets of %s: %w", rule, err)

@@ -12,21 +12,18 @@
 package logsapi
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/gantrybatch/gantry"
-	"github.com/gantrybatch/gantry/internal/httpapi"
+	"github.com/gantrybatch/gantry/internal/awsjson"
 	"github.com/gantrybatch/gantry/internal/joblog"
 )
 
@@ -34,7 +31,7 @@ import (
 const TargetPrefix = "Logs_20140328"
 
 const (
-	contentType  = "application/x-amz-json-1.1"
+	contentType  = awsjson.ContentType
 	maxBodyBytes = 1 << 20
 )
 
@@ -61,7 +58,7 @@ type Config struct {
 // httpapi.Server.Targets.
 type Handler struct {
 	cfg Config
-	ops map[string]func(context.Context, []byte) (any, error)
+	srv *awsjson.Server
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -75,7 +72,12 @@ func New(cfg Config) *Handler {
 	cfg.AccountID = cmp.Or(cfg.AccountID, "000000000000")
 	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
 	h := &Handler{cfg: cfg}
-	h.ops = map[string]func(context.Context, []byte) (any, error){
+	h.srv = &awsjson.Server{
+		Service: "CloudWatch Logs", Article: "a", LogName: "logs", TargetPrefix: TargetPrefix,
+		BadInputCode: codeInvalidParam, InternalCode: codeInternal, UnknownCode: codeUnknownOp,
+		MaxBodyBytes: maxBodyBytes, Logger: cfg.Logger, MapError: mapError,
+	}
+	h.srv.Ops = map[string]awsjson.Op{
 		"GetLogEvents":          op(h.getLogEvents),
 		"FilterLogEvents":       op(h.filterLogEvents),
 		"DescribeLogStreams":    op(h.describeLogStreams),
@@ -87,145 +89,34 @@ func New(cfg Config) *Handler {
 }
 
 // apiError is an error for the caller, in the JSON 1.1 error shape.
-type apiError struct {
-	code, message string
-}
-
-func (e *apiError) Error() string { return e.code + ": " + e.message }
+type apiError = awsjson.Error
 
 func invalidParam(format string, args ...any) error {
-	return &apiError{codeInvalidParam, fmt.Sprintf(format, args...)}
+	return &apiError{Code: codeInvalidParam, Message: fmt.Sprintf(format, args...)}
 }
 
 func notFound(format string, args ...any) error {
-	return &apiError{codeNotFound, fmt.Sprintf(format, args...)}
+	return &apiError{Code: codeNotFound, Message: fmt.Sprintf(format, args...)}
 }
 
 // ServeHTTP dispatches on X-Amz-Target.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	target := r.Header.Get("X-Amz-Target")
-	name, _ := strings.CutPrefix(target, TargetPrefix+".")
-	fn, ok := h.ops[name]
-	var (
-		out any
-		err error
-	)
-	switch {
-	case r.Method != http.MethodPost:
-		err = &apiError{codeUnknownOp, "CloudWatch Logs operations are POST requests"}
-	case !ok:
-		err = &apiError{codeUnknownOp, fmt.Sprintf("X-Amz-Target %q is not a CloudWatch Logs operation Gantry supports", target)}
-	default:
-		var body []byte
-		if body, err = readBody(w, r); err == nil {
-			out, err = fn(r.Context(), body)
-		}
-	}
-	status := http.StatusOK
-	if err != nil {
-		status = h.writeError(w, r, err)
-	} else {
-		writeJSON(w, http.StatusOK, out)
-	}
-	level := slog.LevelDebug
-	if status >= 500 {
-		level = slog.LevelError
-	}
-	h.cfg.Logger.Log(r.Context(), level, "api request", "operation", "logs."+name, "status", status,
-		"duration_ms", time.Since(start).Milliseconds(), "request_id", httpapi.RequestID(r.Context()))
-}
-
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, invalidParam("the request body exceeds %d bytes", maxBodyBytes)
-		}
-		return nil, invalidParam("could not read the request body: %v", err)
-	}
-	return bytes.TrimSpace(body), nil
-}
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.srv.ServeHTTP(w, r) }
 
 // op adapts a typed operation: it decodes the body into In.
-func op[In any](fn func(context.Context, *In) (any, error)) func(context.Context, []byte) (any, error) {
-	return func(ctx context.Context, body []byte) (any, error) {
-		in := new(In)
-		if err := decode(body, in); err != nil {
-			return nil, err
-		}
-		return fn(ctx, in)
-	}
+func op[In any](fn func(context.Context, *In) (any, error)) awsjson.Op {
+	return awsjson.Typed(codeInvalidParam, fn)
 }
 
-// decode reads a JSON object into v. An empty body is an empty object.
-func decode(body []byte, v any) error {
-	if len(body) == 0 {
-		return nil
-	}
-	if body[0] != '{' {
-		return invalidParam("the request body must be a JSON object")
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return invalidParam("%s: must be of type %s, not %s", cmp.Or(te.Field, "(body)"), jsonType(te.Type.Kind().String()), te.Value)
-		}
-		return invalidParam("the request body is not valid JSON: %v", err)
+// mapError gives joblog's not found and invalid token errors their wire
+// shape (400s); anything else is internal.
+func mapError(err error) *apiError {
+	switch {
+	case errors.Is(err, gantry.ErrNotFound):
+		return &apiError{Code: codeNotFound, Message: "The specified resource does not exist."}
+	case errors.Is(err, joblog.ErrInvalidToken):
+		return &apiError{Code: codeInvalidParam, Message: "The specified nextToken is invalid."}
 	}
 	return nil
-}
-
-func jsonType(kind string) string {
-	switch {
-	case strings.HasPrefix(kind, "int"), strings.HasPrefix(kind, "uint"), strings.HasPrefix(kind, "float"):
-		return "number"
-	case kind == "slice":
-		return "list"
-	case kind == "bool":
-		return "boolean"
-	case kind == "map", kind == "struct", kind == "ptr":
-		return "structure"
-	}
-	return kind
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status = http.StatusInternalServerError
-		b = []byte(`{"__type":"` + codeInternal + `","message":"An internal error occurred."}`)
-	}
-	w.Header().Set("Content-Type", contentType)
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
-}
-
-// writeError maps err to the error shape and returns the status sent:
-// *apiError as is; joblog's not found and invalid token errors as 400s;
-// anything else is an internal error (500), logged, its text not shown.
-func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) int {
-	var ae *apiError
-	switch {
-	case errors.As(err, &ae):
-	case errors.Is(err, gantry.ErrNotFound):
-		ae = &apiError{codeNotFound, "The specified resource does not exist."}
-	case errors.Is(err, joblog.ErrInvalidToken):
-		ae = &apiError{codeInvalidParam, "The specified nextToken is invalid."}
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		ae = &apiError{codeInternal, "The request was canceled."}
-	default:
-		h.cfg.Logger.ErrorContext(r.Context(), "logs api internal error", "request_id", httpapi.RequestID(r.Context()), "error", err)
-		ae = &apiError{codeInternal, "An internal error occurred."}
-	}
-	status := http.StatusBadRequest
-	if ae.code == codeInternal {
-		status = http.StatusInternalServerError
-	}
-	w.Header().Set("X-Amzn-ErrorType", ae.code)
-	writeJSON(w, status, map[string]string{"__type": ae.code, "message": ae.message})
-	return status
 }
 
 // groupRef names a log group: logGroupName or logGroupIdentifier (a name
