@@ -112,7 +112,7 @@ func TestWebhookReceivesEnvelope(t *testing.T) {
 	require.Empty(t, tb.deliveries(t, "off"))
 	require.Empty(t, miss.requests())
 	require.Empty(t, disabled.requests())
-	require.Equal(t, []string{"webhook/delivered"}, tb.outcomes.get())
+	tb.requireOutcomes(t, []string{"webhook/delivered"})
 }
 
 // A receiver that fails three times is retried with growing delays and the
@@ -156,7 +156,7 @@ func TestRetryThenSuccess(t *testing.T) {
 		require.Less(t, prev, s.NextAttemptAt, "NextAttemptAt must grow")
 		prev = s.NextAttemptAt
 	}
-	require.Equal(t, []string{"webhook/retry", "webhook/retry", "webhook/retry", "webhook/delivered"}, tb.outcomes.get())
+	tb.requireOutcomes(t, []string{"webhook/retry", "webhook/retry", "webhook/retry", "webhook/delivered"})
 }
 
 // A receiver that never answers times out on every attempt; after
@@ -177,7 +177,7 @@ func TestHangingReceiverGoesDead(t *testing.T) {
 	require.Contains(t, d.LastError, "Client.Timeout")
 	require.Contains(t, d.LastError, "MaximumRetryAttempts 2")
 	require.Len(t, rc.requests(), 3)
-	require.Equal(t, []string{"webhook/retry", "webhook/retry", "webhook/dead"}, tb.outcomes.get())
+	tb.requireOutcomes(t, []string{"webhook/retry", "webhook/retry", "webhook/dead"})
 }
 
 // A 4xx other than 401/407/409/429 is not retried; 429 is.
@@ -289,7 +289,7 @@ func TestRestartMidDelivery(t *testing.T) {
 	require.Equal(t, 1, d.Attempts)
 	require.Equal(t, int32(1), acked.Load())
 	require.Len(t, rc.requests(), 2)
-	require.Equal(t, []string{"webhook/delivered"}, tb.outcomes.get())
+	tb.requireOutcomes(t, []string{"webhook/delivered"})
 }
 
 // The cursor is durable: after a restart (a new store handle on the same

@@ -3,6 +3,7 @@ package eventbus
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -214,3 +215,12 @@ func (w testWriter) Write(p []byte) (int, error) {
 func ptr[T any](v T) *T { return &v }
 
 func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+
+// requireOutcomes waits until the OnDelivery hook has seen want (it runs
+// just after the delivery's update commits, so a test that saw the new
+// state in the store may be a moment early), then checks it exactly.
+func (tb *testBundle) requireOutcomes(t *testing.T, want []string) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("delivery outcomes %v", want), func() bool { return len(tb.outcomes.get()) >= len(want) })
+	require.Equal(t, want, tb.outcomes.get())
+}

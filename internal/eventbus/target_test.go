@@ -215,7 +215,7 @@ func TestAPIDestinationInactive(t *testing.T) {
 	dl := tb.waitDelivery(t, "r", store.DeliveryDead)
 	require.Contains(t, dl.LastError, "INACTIVE")
 	require.Empty(t, api.requests())
-	require.Equal(t, []string{"api-destination/dead"}, tb.outcomes.get())
+	tb.requireOutcomes(t, []string{"api-destination/dead"})
 }
 
 // fakeSubmitter records SubmitJobOnce calls; fail decides each call's error.
@@ -301,7 +301,7 @@ func TestBatchTarget(t *testing.T) {
 		},
 	}
 	require.Equal(t, want, calls[1].in)
-	require.Equal(t, []string{"batch/retry", "batch/delivered"}, tb.outcomes.get())
+	tb.requireOutcomes(t, []string{"batch/retry", "batch/delivered"})
 }
 
 // A ClientException (an unknown queue, say) is not retried.

@@ -105,7 +105,11 @@ func (s *Scheduler) start(ctx context.Context, r *gantry.Rule, sc *schedule.Sche
 	if r.CreatedAt > 0 {
 		anchor = time.UnixMilli(r.CreatedAt)
 	}
-	next := sc.NextAfter(anchor, now)
+	// The first time is strictly after both now and the rule's creation: a
+	// rule created a moment after this pass read the clock must not fire
+	// at its own creation time (NextAfter returns start itself when after
+	// is before it).
+	next := sc.NextAfter(anchor, later(now, anchor))
 	st := &store.ScheduleState{Rule: r.Name, NextFireAt: millis(next), Expression: key}
 	if old != nil {
 		st.LastFireAt = old.LastFireAt
@@ -352,4 +356,11 @@ func formatTime(t time.Time) string {
 		return "never"
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }

@@ -188,6 +188,22 @@ func TestRateFiresEachMinuteOnce(t *testing.T) {
 	require.NotEqual(t, e.ID, evs[1].ID)
 }
 
+// TestRuleCreatedAfterThePassClock covers a rule whose creation time is
+// later than the clock a pass read (created while the pass ran): its first
+// time is a whole interval after its creation, never the creation itself.
+func TestRuleCreatedAfterThePassClock(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	created := at("2026-01-05T10:00:30.250Z")
+	b.putRule("tick", "rate(1 minute)", "", created)
+	n, next := b.run(b.sched, created.Add(-5*time.Millisecond))
+	require.Zero(t, n, "first sight never fires")
+	require.Equal(t, created.Add(time.Minute), next.UTC())
+	n, _ = b.run(b.sched, created.Add(time.Millisecond))
+	require.Zero(t, n, "nothing is due at the creation time")
+	require.Empty(t, b.fired("tick"))
+}
+
 func TestConcurrentSchedulersFireOnce(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
