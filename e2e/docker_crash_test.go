@@ -77,8 +77,8 @@ func TestDockerCrashWhileContainersRun(t *testing.T) {
 	b := submit(t, c, &batch.SubmitJobInput{JobName: aws.String("b"), JobQueue: aws.String("dcrash-queue"), JobDefinition: aws.String("dcrash-def"),
 		ContainerOverrides: &types.ContainerOverrides{Command: gated("b")}})
 	t.Cleanup(func() { removeJobContainers(t, a, b) })
-	ja := wait(t, c, a, types.JobStatusRunning)
-	jb := wait(t, c, b, types.JobStatusRunning)
+	wait(t, c, a, types.JobStatusRunning)
+	wait(t, c, b, types.JobStatusRunning)
 	ctrA, ctrB := jobContainer(t, a), jobContainer(t, b)
 	require.True(t, ctrA.State.Running)
 	require.True(t, ctrB.State.Running)
@@ -134,7 +134,7 @@ func TestDockerCrashWhileContainersRun(t *testing.T) {
 	release("b")
 
 	// A's exit while the server was down is recorded as it happened.
-	ja = wait(t, c2, a, types.JobStatusSucceeded, types.JobStatusFailed)
+	ja := wait(t, c2, a, types.JobStatusSucceeded, types.JobStatusFailed)
 	require.Equal(t, types.JobStatusSucceeded, ja.Status, aws.ToString(ja.StatusReason))
 	require.Equal(t, "Essential container in task exited", aws.ToString(ja.StatusReason))
 	require.Equal(t, int32(0), aws.ToInt32(ja.Container.ExitCode))
@@ -144,7 +144,7 @@ func TestDockerCrashWhileContainersRun(t *testing.T) {
 	t.Logf("job A: container finished at %s; stoppedAt %s", info.State.FinishedAt,
 		time.UnixMilli(aws.ToInt64(ja.StoppedAt)).UTC().Format(time.RFC3339Nano))
 
-	jb = wait(t, c2, b, types.JobStatusSucceeded, types.JobStatusFailed)
+	jb := wait(t, c2, b, types.JobStatusSucceeded, types.JobStatusFailed)
 	require.Equal(t, types.JobStatusSucceeded, jb.Status, aws.ToString(jb.StatusReason))
 	require.Len(t, jb.Attempts, 1)
 	require.Equal(t, int32(0), aws.ToInt32(jb.Container.ExitCode))

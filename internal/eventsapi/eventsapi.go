@@ -254,10 +254,3 @@ func (h *Handler) rulesChanged() {
 		h.cfg.RulesChanged()
 	}
 }
-
-func str(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}

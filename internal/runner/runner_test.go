@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -23,7 +22,6 @@ type testBundle struct {
 	store store.Store
 	exec  *execfake.Executor
 	tr    *control.Transitioner
-	logs  map[string]*strings.Builder
 }
 
 func setup(t *testing.T, fake execfake.Config) *testBundle {
