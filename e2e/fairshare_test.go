@@ -330,6 +330,15 @@ func TestQueueSnapshot(t *testing.T) {
 	front, arns := frontOfQueue(t, c, env.Queue)
 	require.Empty(t, arns, "the running blocker is not in the front of the queue")
 	require.Positive(t, aws.ToInt64(front.LastUpdatedAt))
+	// The running blocker's vCPU, through the SDK's model.
+	snap, err := c.GetJobQueueSnapshot(ctx, &batch.GetJobQueueSnapshotInput{JobQueue: aws.String(env.Queue)})
+	require.NoError(t, err)
+	require.NotNil(t, snap.QueueUtilization)
+	require.Len(t, snap.QueueUtilization.TotalCapacityUsage, 1)
+	require.Equal(t, "VCPU", aws.ToString(snap.QueueUtilization.TotalCapacityUsage[0].CapacityUnit))
+	require.InDelta(t, 1.0, aws.ToFloat64(snap.QueueUtilization.TotalCapacityUsage[0].Quantity), 1e-9)
+	require.Nil(t, snap.QueueUtilization.FairshareUtilization, "a FIFO queue has no share breakdown")
+	require.Positive(t, aws.ToInt64(snap.QueueUtilization.LastUpdatedAt))
 
 	// FIFO: submission order.
 	var want []string
@@ -345,7 +354,7 @@ func TestQueueSnapshot(t *testing.T) {
 
 	// Fair share on the same blocked environment: shares with no usage tie
 	// and go by name; inside a share, the highest priority first.
-	_, err := c.CreateSchedulingPolicy(ctx, fairsharePolicyInput("fair"))
+	_, err = c.CreateSchedulingPolicy(ctx, fairsharePolicyInput("fair"))
 	require.NoError(t, err)
 	in := queueInput("snapfs", 1, env.CE)
 	in.SchedulingPolicyArn = aws.String(policyARN("fair"))
@@ -363,6 +372,11 @@ func TestQueueSnapshot(t *testing.T) {
 	}
 	_, arns = frontOfQueue(t, c, "snapfs")
 	require.Equal(t, []string{jobs["a-high"], jobs["b"], jobs["a-low"]}, arns)
+	snap, err = c.GetJobQueueSnapshot(ctx, &batch.GetJobQueueSnapshotInput{JobQueue: aws.String("snapfs")})
+	require.NoError(t, err)
+	require.NotNil(t, snap.QueueUtilization.FairshareUtilization)
+	require.Zero(t, aws.ToInt64(snap.QueueUtilization.FairshareUtilization.ActiveShareCount), "no share of snapfs holds capacity")
+	require.Empty(t, snap.QueueUtilization.FairshareUtilization.TopCapacityUtilization)
 
 	_, err = c.GetJobQueueSnapshot(ctx, &batch.GetJobQueueSnapshotInput{JobQueue: aws.String("nope")})
 	requireClientException(t, err, "jobQueue")

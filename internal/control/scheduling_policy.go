@@ -226,9 +226,37 @@ type GetJobQueueSnapshotInput struct {
 }
 
 // GetJobQueueSnapshotOutput is the GetJobQueueSnapshot response.
-// frontOfQuotaShares and queueUtilization are not reported.
+// frontOfQuotaShares is not reported (Gantry has no quota shares).
 type GetJobQueueSnapshotOutput struct {
-	FrontOfQueue *FrontOfQueueDetail `json:"frontOfQueue,omitempty"`
+	FrontOfQueue     *FrontOfQueueDetail     `json:"frontOfQueue,omitempty"`
+	QueueUtilization *QueueUtilizationDetail `json:"queueUtilization,omitempty"`
+}
+
+// QueueUtilizationDetail is the capacity a queue's STARTING and RUNNING jobs
+// hold, and for a fair share queue its breakdown by share.
+type QueueUtilizationDetail struct {
+	TotalCapacityUsage   []CapacityUsage             `json:"totalCapacityUsage"`
+	FairshareUtilization *FairshareUtilizationDetail `json:"fairshareUtilization,omitempty"`
+	LastUpdatedAt        int64                       `json:"lastUpdatedAt,omitempty"`
+}
+
+// CapacityUsage is a quantity of one capacity unit (VCPU).
+type CapacityUsage struct {
+	CapacityUnit string  `json:"capacityUnit"`
+	Quantity     float64 `json:"quantity"`
+}
+
+// FairshareUtilizationDetail counts the shares holding capacity and lists
+// the 20 holding the most.
+type FairshareUtilizationDetail struct {
+	ActiveShareCount       int64                `json:"activeShareCount"`
+	TopCapacityUtilization []ShareCapacityUsage `json:"topCapacityUtilization"`
+}
+
+// ShareCapacityUsage is the capacity one share holds.
+type ShareCapacityUsage struct {
+	ShareIdentifier string          `json:"shareIdentifier"`
+	CapacityUsage   []CapacityUsage `json:"capacityUsage"`
 }
 
 // FrontOfQueueDetail is the first RUNNABLE jobs of a queue in dispatch order.

@@ -563,3 +563,52 @@ func TestShareUsageAccountingAndSnapshot(t *testing.T) {
 	_, err = s.GetJobQueueSnapshot(ctx, &control.GetJobQueueSnapshotInput{})
 	require.Equal(t, gantry.ErrCodeClient, gantry.ErrorCode(err))
 }
+
+// TestQueueSnapshotUtilization checks GetJobQueueSnapshot's
+// queueUtilization: the vCPUs of STARTING and RUNNING jobs, and for a fair
+// share queue the shares holding them, most first.
+func TestQueueSnapshotUtilization(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	st, err := storesqlite.Open(ctx, storesqlite.Config{Path: filepath.Join(t.TempDir(), "db")})
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	now := time.UnixMilli(storetest.BaseTime + 3_600_000)
+	s := New(Config{
+		Store: st, Transitioner: &control.Transitioner{}, Dispatch: func(*gantry.Job) {},
+		Now: func() time.Time { return now }, Interval: time.Second,
+	})
+	pol := storetest.SchedulingPolicy("fair")
+	require.NoError(t, st.SchedulingPolicyInsert(ctx, pol))
+	require.NoError(t, st.ComputeEnvironmentInsert(ctx, storetest.ComputeEnvironment("ce")))
+	fq := storetest.JobQueue("fq", func(q *gantry.JobQueue) { q.SchedulingPolicyArn = pol.Arn })
+	fifo := storetest.JobQueue("fifo")
+	for _, q := range []*gantry.JobQueue{fq, fifo} {
+		require.NoError(t, st.JobQueueInsert(ctx, q))
+	}
+	in := func(q *gantry.JobQueue, share string, status gantry.JobStatus, vcpus float64) *gantry.Job {
+		return storetest.Job(func(j *gantry.Job) { j.JobQueue, j.ShareIdentifier = q.JobQueueArn, share },
+			storetest.Placed(status, "ce", gantry.Resources{VCPUs: vcpus, MemoryMiB: 64}))
+	}
+	for _, j := range []*gantry.Job{
+		in(fq, "A", gantry.JobStatusRunning, 1), in(fq, "B", gantry.JobStatusRunning, 2), in(fq, "A", gantry.JobStatusStarting, 0.5),
+		in(fq, "C", gantry.JobStatusSucceeded, 4), in(fifo, "", gantry.JobStatusRunning, 0.25),
+	} {
+		require.NoError(t, st.JobInsert(ctx, j))
+	}
+	vcpu := func(q float64) []control.CapacityUsage { return []control.CapacityUsage{{CapacityUnit: "VCPU", Quantity: q}} }
+
+	out, err := s.GetJobQueueSnapshot(ctx, &control.GetJobQueueSnapshotInput{JobQueue: "fq"})
+	require.NoError(t, err)
+	require.Equal(t, &control.QueueUtilizationDetail{
+		TotalCapacityUsage: vcpu(3.5),
+		FairshareUtilization: &control.FairshareUtilizationDetail{ActiveShareCount: 2, TopCapacityUtilization: []control.ShareCapacityUsage{
+			{ShareIdentifier: "B", CapacityUsage: vcpu(2)}, {ShareIdentifier: "A", CapacityUsage: vcpu(1.5)},
+		}},
+		LastUpdatedAt: now.UnixMilli(),
+	}, out.QueueUtilization)
+
+	out, err = s.GetJobQueueSnapshot(ctx, &control.GetJobQueueSnapshotInput{JobQueue: "fifo"})
+	require.NoError(t, err)
+	require.Equal(t, &control.QueueUtilizationDetail{TotalCapacityUsage: vcpu(0.25), LastUpdatedAt: now.UnixMilli()}, out.QueueUtilization)
+}

@@ -4,9 +4,11 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/gantrybatch/gantry"
 	"github.com/gantrybatch/gantry/internal/control"
+	"github.com/gantrybatch/gantry/store"
 )
 
 // FrontOfQueueSize is the number of jobs GetJobQueueSnapshot reports.
@@ -64,5 +66,51 @@ func (s *Scheduler) GetJobQueueSnapshot(ctx context.Context, in *control.GetJobQ
 			EarliestTimeAtPosition: cmp.Or(j.UpdatedAt, j.CreatedAt),
 		})
 	}
-	return &control.GetJobQueueSnapshotOutput{FrontOfQueue: front}, nil
+	util, err := s.queueUtilization(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return &control.GetJobQueueSnapshotOutput{FrontOfQueue: front, QueueUtilization: util}, nil
+}
+
+// topShares is how many shares queueUtilization lists (AWS's 20).
+const topShares = 20
+
+// queueUtilization sums the vCPUs the queue's STARTING and RUNNING jobs
+// hold, by share for a fair share queue.
+func (s *Scheduler) queueUtilization(ctx context.Context, q *gantry.JobQueue) (*control.QueueUtilizationDetail, error) {
+	active, err := s.cfg.Store.JobRefList(ctx, &store.JobRefListParams{
+		QueueArn: q.JobQueueArn, Statuses: []gantry.JobStatus{gantry.JobStatusStarting, gantry.JobStatusRunning},
+	})
+	if err != nil {
+		return nil, err
+	}
+	total := 0.0
+	byShare := map[string]float64{}
+	for _, j := range active {
+		total += j.Resources.VCPUs
+		byShare[j.ShareIdentifier] += j.Resources.VCPUs
+	}
+	out := &control.QueueUtilizationDetail{
+		TotalCapacityUsage: []control.CapacityUsage{{CapacityUnit: "VCPU", Quantity: total}},
+		LastUpdatedAt:      s.cfg.Now().UnixMilli(),
+	}
+	if q.SchedulingPolicyArn == "" {
+		return out, nil
+	}
+	shares := make([]string, 0, len(byShare))
+	for share := range byShare {
+		shares = append(shares, share)
+	}
+	slices.SortFunc(shares, func(a, b string) int {
+		return cmp.Or(cmp.Compare(byShare[b], byShare[a]), cmp.Compare(a, b))
+	})
+	fs := &control.FairshareUtilizationDetail{ActiveShareCount: int64(len(shares)), TopCapacityUtilization: []control.ShareCapacityUsage{}}
+	for _, share := range shares[:min(len(shares), topShares)] {
+		fs.TopCapacityUtilization = append(fs.TopCapacityUtilization, control.ShareCapacityUsage{
+			ShareIdentifier: share, CapacityUsage: []control.CapacityUsage{{CapacityUnit: "VCPU", Quantity: byShare[share]}},
+		})
+	}
+	out.FairshareUtilization = fs
+	return out, nil
 }
