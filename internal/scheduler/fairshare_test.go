@@ -596,7 +596,9 @@ func TestQueueSnapshotUtilization(t *testing.T) {
 	} {
 		require.NoError(t, st.JobInsert(ctx, j))
 	}
-	vcpu := func(q float64) []control.CapacityUsage { return []control.CapacityUsage{{CapacityUnit: "VCPU", Quantity: q}} }
+	vcpu := func(q float64) []control.CapacityUsage {
+		return []control.CapacityUsage{{CapacityUnit: "VCPU", Quantity: q}}
+	}
 
 	out, err := s.GetJobQueueSnapshot(ctx, &control.GetJobQueueSnapshotInput{JobQueue: "fq"})
 	require.NoError(t, err)
