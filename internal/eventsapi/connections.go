@@ -491,34 +491,17 @@ type listConnectionsOutput struct {
 }
 
 func (h *Handler) listConnections(ctx context.Context, in *listConnectionsInput) (any, error) {
-	limit, err := pageLimit(in.Limit)
-	if err != nil {
-		return nil, err
+	var keep func(*gantry.Connection) bool
+	if in.ConnectionState != nil {
+		keep = func(c *gantry.Connection) bool { return c.ConnectionState == *in.ConnectionState }
 	}
-	after, err := decodeToken(in.NextToken)
-	if err != nil {
-		return nil, err
-	}
-	p := &store.NameListParams{AfterName: after}
-	if in.NamePrefix != nil {
-		p.NamePrefix = *in.NamePrefix
-	}
-	if in.ConnectionState == nil {
-		p.Limit = limit + 1
-	}
-	list, err := h.cfg.Store.ConnectionList(ctx, p)
+	list, next, err := listByName(in.Limit, in.NextToken, in.NamePrefix, keep, func(c *gantry.Connection) string { return c.Name },
+		func(p *store.NameListParams) ([]*gantry.Connection, error) { return h.cfg.Store.ConnectionList(ctx, p) })
 	if err != nil {
 		return nil, fmt.Errorf("list connections: %w", err)
 	}
-	out := listConnectionsOutput{Connections: []connectionSummary{}}
-	var kept []*gantry.Connection
+	out := listConnectionsOutput{Connections: []connectionSummary{}, NextToken: next}
 	for _, c := range list {
-		if in.ConnectionState == nil || c.ConnectionState == *in.ConnectionState {
-			kept = append(kept, c)
-		}
-	}
-	kept, out.NextToken = page(kept, limit, func(c *gantry.Connection) string { return c.Name })
-	for _, c := range kept {
 		out.Connections = append(out.Connections, connectionSummary{
 			Name: c.Name, ConnectionArn: c.ConnectionArn, ConnectionState: c.ConnectionState, StateReason: c.StateReason,
 			AuthorizationType: c.AuthorizationType, CreationTime: c.CreationTime, LastModifiedTime: c.LastModifiedTime,

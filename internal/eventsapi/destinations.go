@@ -220,33 +220,16 @@ type listAPIDestinationsOutput struct {
 }
 
 func (h *Handler) listAPIDestinations(ctx context.Context, in *listAPIDestinationsInput) (any, error) {
-	limit, err := pageLimit(in.Limit)
-	if err != nil {
-		return nil, err
+	var keep func(*gantry.APIDestination) bool
+	if in.ConnectionArn != nil {
+		keep = func(d *gantry.APIDestination) bool { return d.ConnectionArn == *in.ConnectionArn }
 	}
-	after, err := decodeToken(in.NextToken)
-	if err != nil {
-		return nil, err
-	}
-	p := &store.NameListParams{AfterName: after}
-	if in.NamePrefix != nil {
-		p.NamePrefix = *in.NamePrefix
-	}
-	if in.ConnectionArn == nil {
-		p.Limit = limit + 1
-	}
-	list, err := h.cfg.Store.APIDestinationList(ctx, p)
+	list, next, err := listByName(in.Limit, in.NextToken, in.NamePrefix, keep, func(d *gantry.APIDestination) string { return d.Name },
+		func(p *store.NameListParams) ([]*gantry.APIDestination, error) {
+			return h.cfg.Store.APIDestinationList(ctx, p)
+		})
 	if err != nil {
 		return nil, fmt.Errorf("list API destinations: %w", err)
 	}
-	var kept []*gantry.APIDestination
-	for _, d := range list {
-		if in.ConnectionArn == nil || d.ConnectionArn == *in.ConnectionArn {
-			kept = append(kept, d)
-		}
-	}
-	out := listAPIDestinationsOutput{ApiDestinations: []*gantry.APIDestination{}}
-	kept, out.NextToken = page(kept, limit, func(d *gantry.APIDestination) string { return d.Name })
-	out.ApiDestinations = append(out.ApiDestinations, kept...)
-	return out, nil
+	return listAPIDestinationsOutput{ApiDestinations: append([]*gantry.APIDestination{}, list...), NextToken: next}, nil
 }

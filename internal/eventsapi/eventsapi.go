@@ -244,6 +244,44 @@ func page[T any](items []T, limit int, name func(T) string) ([]T, *string) {
 	return items, &tok
 }
 
+// listByName runs a name-ordered List operation: Limit (1-100, default
+// 100), NextToken and NamePrefix go to list; keep, if set, filters in
+// memory (every name after the token is then read, as such filters have
+// no index). It returns one page and the NextToken of the next.
+func listByName[T any](limitVal *int32, token, prefix *string, keep func(T) bool, name func(T) string,
+	list func(*store.NameListParams) ([]T, error)) ([]T, *string, error) {
+	limit, err := pageLimit(limitVal)
+	if err != nil {
+		return nil, nil, err
+	}
+	after, err := decodeToken(token)
+	if err != nil {
+		return nil, nil, err
+	}
+	p := &store.NameListParams{AfterName: after}
+	if prefix != nil {
+		p.NamePrefix = *prefix
+	}
+	if keep == nil {
+		p.Limit = limit + 1
+	}
+	items, err := list(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	if keep != nil {
+		kept := items[:0]
+		for _, it := range items {
+			if keep(it) {
+				kept = append(kept, it)
+			}
+		}
+		items = kept
+	}
+	items, next := page(items, limit, name)
+	return items, next, nil
+}
+
 // emptyOutput is the `{}` of operations without output.
 type emptyOutput struct{}
 

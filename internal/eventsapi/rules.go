@@ -298,23 +298,13 @@ func (h *Handler) listRules(ctx context.Context, in *listRulesInput) (any, error
 	if err := h.checkBus(in.EventBusName); err != nil {
 		return nil, err
 	}
-	limit, err := pageLimit(in.Limit)
-	if err != nil {
-		return nil, err
-	}
-	after, err := decodeToken(in.NextToken)
-	if err != nil {
-		return nil, err
-	}
-	p := &store.RuleListParams{AfterName: after, Limit: limit + 1}
-	if in.NamePrefix != nil {
-		p.NamePrefix = *in.NamePrefix
-	}
-	rules, err := h.cfg.Store.RuleList(ctx, p)
+	rules, tok, err := listByName(in.Limit, in.NextToken, in.NamePrefix, nil, func(r *gantry.Rule) string { return r.Name },
+		func(p *store.NameListParams) ([]*gantry.Rule, error) {
+			return h.cfg.Store.RuleList(ctx, &store.RuleListParams{NamePrefix: p.NamePrefix, AfterName: p.AfterName, Limit: p.Limit})
+		})
 	if err != nil {
 		return nil, fmt.Errorf("list rules: %w", err)
 	}
-	rules, tok := page(rules, limit, func(r *gantry.Rule) string { return r.Name })
 	out := listRulesOutput{Rules: make([]ruleOutput, 0, len(rules)), NextToken: tok}
 	for _, r := range rules {
 		out.Rules = append(out.Rules, ruleOut(r))
