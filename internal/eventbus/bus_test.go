@@ -2,6 +2,7 @@ package eventbus
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -438,4 +439,25 @@ func TestWantsEventsFollowsRules(t *testing.T) {
 	evs, err := tb.st.EventList(context.Background(), &store.EventListParams{})
 	require.NoError(t, err)
 	require.Empty(t, evs, "matched events live on in their deliveries only")
+}
+
+// TestEnvelopeValueMatchesEnvelope checks that the value the dispatcher
+// matches is exactly the decoded envelope targets receive.
+func TestEnvelopeValueMatchesEnvelope(t *testing.T) {
+	t.Parallel()
+	for name, ev := range map[string]*store.Event{
+		"job": {ID: 1, UUID: "u1", Time: 1_763_700_000_123, DetailType: "Batch Job State Change", Source: "aws.batch",
+			Resources: []string{"arn:aws:batch:us-east-1:1:job/x"}, Detail: []byte(`{"status":"FAILED","n":1.5,"tags":{"a":"<b>"},"list":[1,"x",null,true]}`)},
+		"no detail, no resources": {ID: 2, UUID: "u2", Time: 0, DetailType: "custom", Source: "my.app"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			env, err := Envelope(ev, testRegion, testAccount)
+			require.NoError(t, err)
+			var want any
+			require.NoError(t, json.Unmarshal(env, &want))
+			got, err := envelopeValue(ev, testRegion, testAccount)
+			require.NoError(t, err)
+			require.Equal(t, want, any(got))
+		})
+	}
 }

@@ -62,6 +62,27 @@ func Envelope(ev *store.Event, region, account string) ([]byte, error) {
 	return bytes.TrimSuffix(out.Bytes(), []byte("\n")), nil
 }
 
+// envelopeValue is the decoded form of Envelope(ev) (what json.Unmarshal
+// would make of it), built with one decode of the detail: the dispatcher
+// matches every event but renders the envelope only for those that match.
+func envelopeValue(ev *store.Event, region, account string) (map[string]any, error) {
+	var detail any = map[string]any{}
+	if len(bytes.TrimSpace(ev.Detail)) > 0 {
+		if err := json.Unmarshal(ev.Detail, &detail); err != nil {
+			return nil, fmt.Errorf("event %d: detail: %w", ev.ID, err)
+		}
+	}
+	resources := make([]any, len(ev.Resources))
+	for i, r := range ev.Resources {
+		resources[i] = r
+	}
+	return map[string]any{
+		"version": "0", "id": ev.UUID, "detail-type": ev.DetailType, "source": ev.Source, "account": account,
+		"time": time.UnixMilli(ev.Time).UTC().Format("2006-01-02T15:04:05Z"), "region": region,
+		"resources": resources, "detail": detail,
+	}, nil
+}
+
 // NewDeliveries builds PENDING deliveries of one event envelope to every
 // target of a rule (eventID is 0 for a scheduled event). Each keeps a copy of
 // its target as it is now.
@@ -213,16 +234,20 @@ func (b *Bus) dispatchOnce(ctx context.Context) (int, error) {
 		var ds []*store.Delivery
 		var matches []string
 		for _, ev := range evs {
-			env, err := Envelope(ev, b.cfg.Region, b.cfg.AccountID)
+			decoded, err := envelopeValue(ev, b.cfg.Region, b.cfg.AccountID)
 			if err != nil { // never block the outbox on one bad event
 				b.log.WarnContext(ctx, "skip outbox event", "event_id", ev.ID, "error", err)
 				continue
 			}
-			var decoded any
-			if err := json.Unmarshal(env, &decoded); err != nil {
-				return fmt.Errorf("decode envelope of event %d: %w", ev.ID, err)
-			}
 			matches = b.rules.set.AppendMatches(matches[:0], decoded)
+			if len(matches) == 0 {
+				continue // most events: no envelope bytes needed
+			}
+			env, err := Envelope(ev, b.cfg.Region, b.cfg.AccountID)
+			if err != nil {
+				b.log.WarnContext(ctx, "skip outbox event", "event_id", ev.ID, "error", err)
+				continue
+			}
 			slices.Sort(matches)
 			for _, name := range matches {
 				lr, ok := checked[name]
