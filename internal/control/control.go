@@ -58,8 +58,9 @@ type Config struct {
 
 // Service implements the AWS Batch operations.
 type Service struct {
-	cfg Config
-	tr  *Transitioner
+	cfg  Config
+	tr   *Transitioner
+	defs *defCache
 }
 
 // New returns a Service. It panics if Store is nil (a programming error).
@@ -74,7 +75,11 @@ func New(cfg Config) *Service {
 	if cfg.Wake == nil {
 		cfg.Wake = func() {}
 	}
-	return &Service{cfg: cfg, tr: &Transitioner{ARN: cfg.ARN, Now: cfg.Now, Events: cfg.Events, Logger: cfg.Logger}}
+	return &Service{
+		cfg:  cfg,
+		tr:   &Transitioner{ARN: cfg.ARN, Now: cfg.Now, Events: cfg.Events, Logger: cfg.Logger},
+		defs: newDefCache(cfg.Now),
+	}
 }
 
 // Transitioner returns the transition helper shared with the scheduler and runner.

@@ -56,6 +56,7 @@ func (s *Service) RegisterJobDefinition(ctx context.Context, in *gantry.Register
 		def.JobDefinitionArn = s.cfg.ARN.JobDefinitionARN(def.JobDefinitionName, def.Revision)
 		return tx.JobDefinitionInsert(ctx, def)
 	})
+	s.defs.invalidate() // a bare name now resolves to the new revision
 	if err != nil {
 		return nil, internal("register job definition", err)
 	}
@@ -117,6 +118,7 @@ func (s *Service) DeregisterJobDefinition(ctx context.Context, in *DeregisterJob
 		def.Status = gantry.JobDefinitionInactive
 		return tx.JobDefinitionUpdate(ctx, def)
 	})
+	s.defs.invalidate()
 	if err != nil {
 		return nil, internal("deregister job definition", err)
 	}

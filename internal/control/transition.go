@@ -44,6 +44,14 @@ type Transitioner struct {
 // (from == job.Status) updates fields without an event. It returns
 // gantry.ErrConflict if the job moved meanwhile.
 func (t *Transitioner) Transition(ctx context.Context, tx store.Tx, job *gantry.Job, from gantry.JobStatus) error {
+	return t.TransitionStored(ctx, tx, job, from, from)
+}
+
+// TransitionStored is Transition for a job whose row still holds an earlier
+// status, stored, than the one it is leaving, from: Passing recorded the
+// steps in between in the same transaction. The write is a compare-and-swap
+// on stored.
+func (t *Transitioner) TransitionStored(ctx context.Context, tx store.Tx, job *gantry.Job, from, stored gantry.JobStatus) error {
 	if from != job.Status {
 		if err := gantry.CheckTransition(from, job.Status); err != nil {
 			return err
@@ -58,7 +66,7 @@ func (t *Transitioner) Transition(ctx context.Context, tx store.Tx, job *gantry.
 			return fmt.Errorf("marshal job %s: %w", job.JobID, err)
 		}
 	}
-	if err := tx.JobUpdate(ctx, &store.JobUpdateParams{Job: job, FromStatus: from, Detail: detail}); err != nil {
+	if err := tx.JobUpdate(ctx, &store.JobUpdateParams{Job: job, FromStatus: stored, Detail: detail}); err != nil {
 		return err
 	}
 	if from == job.Status {
@@ -79,6 +87,29 @@ func (t *Transitioner) Transition(ctx context.Context, tx store.Tx, job *gantry.
 		return nil
 	}
 	return t.emitDetail(ctx, tx, detail, DetailTypeJobStateChange, []string{job.JobArn})
+}
+
+// Passing records that job (modified by the caller, with job.Status set to
+// the new status) went from `from` to job.Status, without writing the row:
+// a TransitionStored later in the same transaction writes where the job
+// went next. It checks the state machine, observes the change and writes
+// the state change event with the job as it is now. The runner uses it for
+// an attempt that ended before its RUNNING was written: one write records
+// both steps.
+func (t *Transitioner) Passing(ctx context.Context, tx store.Tx, job *gantry.Job, from gantry.JobStatus) error {
+	if err := gantry.CheckTransition(from, job.Status); err != nil {
+		return err
+	}
+	job.UpdatedAt = t.Now().UnixMilli()
+	if t.OnTransition != nil {
+		t.OnTransition(from, job.Status)
+	}
+	t.Logger.DebugContext(ctx, "job transition", "job_id", job.JobID, "queue", job.JobQueue,
+		"from", string(from), "to", string(job.Status), "reason", job.StatusReason)
+	if !t.events() {
+		return nil
+	}
+	return t.emit(ctx, tx, job, DetailTypeJobStateChange, []string{job.JobArn})
 }
 
 // Inserted records a job SubmitJob just inserted, in the same transaction:

@@ -127,6 +127,7 @@ func Open(ctx context.Context, cfg Config) (_ *Store, err error) {
 	if s.reader.stmts, err = prepare(ctx, s.reader.db, readQueries); err != nil {
 		return nil, err
 	}
+	s.reader.dynamic = &dynamicStmts{}
 	s.querier = querier{read: s.reader, write: s.writer}
 	s.commits = startCommitter(s.writer, cfg.MaxBatch)
 	logger.InfoContext(ctx, "storesqlite: opened", slog.String("path", cfg.Path), slog.Int("schema_version", len(migrations)))
@@ -176,10 +177,7 @@ func (s *Store) Close() error {
 		if h == nil {
 			continue
 		}
-		for _, st := range h.stmts {
-			errs = append(errs, st.Close())
-		}
-		errs = append(errs, h.db.Close())
+		errs = append(errs, h.close())
 	}
 	return errors.Join(errs...)
 }
