@@ -57,7 +57,7 @@ func (r *Runner) Recover(ctx context.Context) (*RecoverResult, error) {
 		if job.Status == gantry.JobStatusStarting {
 			// Found by its labels: the attempt started but its RUNNING was
 			// never recorded.
-			if err := r.recordRunning(ctx, job, h, stream, r.cfg.Now().UnixMilli()); err != nil {
+			if err := r.recordRunning(ctx, job, &started{handle: h, stream: stream, at: r.cfg.Now().UnixMilli()}); err != nil {
 				return res, err
 			}
 		}
@@ -70,7 +70,7 @@ func (r *Runner) Recover(ctx context.Context) (*RecoverResult, error) {
 		go func() {
 			defer r.wg.Done()
 			defer r.forget(a)
-			r.wait(r.ctx, job, a, h, out)
+			r.wait(r.ctx, job, a, h, out, nil)
 		}()
 		if job.IsTerminated != nil && *job.IsTerminated {
 			r.StopJob(job.JobID)

@@ -46,6 +46,11 @@ type Config struct {
 	NodeID string
 	Now    func() time.Time
 	Logger *slog.Logger
+	// RunningDelay, if positive, defers writing an attempt's RUNNING by up
+	// to this long after the executor started it; an attempt that ends
+	// within it has RUNNING and its end written together (see
+	// waitExecutor). Zero writes RUNNING at once.
+	RunningDelay time.Duration
 	// StopGrace is the time between SIGTERM and SIGKILL (default 30s).
 	StopGrace time.Duration
 	// Wake nudges the scheduler when capacity frees up.
@@ -311,8 +316,13 @@ func (r *Runner) run(job *gantry.Job, a *attempt) {
 		r.finish(ctx, job.JobID, outcome{startErr: reason})
 		return
 	}
-	if err := r.recordRunning(ctx, job, h, stream, r.cfg.Now().UnixMilli()); err != nil {
-		log.Error("record RUNNING", "error", err)
+	pending := &started{handle: h, stream: stream, at: r.cfg.Now().UnixMilli()}
+	job.StartedAt = pending.at
+	if r.cfg.RunningDelay <= 0 {
+		if err := r.recordRunning(ctx, job, pending); err != nil {
+			log.Error("record RUNNING", "error", err)
+		}
+		pending = nil
 	}
 	r.mu.Lock()
 	a.handle = h
@@ -321,28 +331,26 @@ func (r *Runner) run(job *gantry.Job, a *attempt) {
 	if stopped {
 		r.StopJob(job.JobID)
 	}
-	r.wait(ctx, job, a, h, out)
+	r.wait(ctx, job, a, h, out, pending)
+}
+
+// started is an attempt the executor started: what RUNNING records.
+type started struct {
+	handle *executor.Handle
+	stream string
+	at     int64 // startedAt, ms
 }
 
 // recordRunning moves a job from STARTING to RUNNING with its handle, log
 // stream and task ARN.
-func (r *Runner) recordRunning(ctx context.Context, job *gantry.Job, h *executor.Handle, stream string, startedAt int64) error {
+func (r *Runner) recordRunning(ctx context.Context, job *gantry.Job, s *started) error {
+	job.StartedAt = s.at
 	return r.cfg.Store.InTx(ctx, func(ctx context.Context, tx store.Tx) error {
 		j, err := tx.JobGet(ctx, job.JobID)
 		if err != nil {
 			return err
 		}
-		j.Status = gantry.JobStatusRunning
-		j.StartedAt = startedAt
-		j.ExecutorHandle = h.Data
-		j.Container.LogStreamName = stream
-		j.Container.TaskArn = r.taskArn(job.TaskID)
-		j.Container.ContainerInstanceArn = r.instanceArn()
-		j.Container.ExitCode, j.Container.Reason = nil, ""
-		if j.IsTerminated == nil {
-			j.StatusReason = ""
-		}
-		job.StartedAt = startedAt
+		r.applyRunning(j, job.TaskID, s)
 		if err := r.cfg.Transitioner.Transition(ctx, tx, j, gantry.JobStatusStarting); err != nil {
 			return err
 		}
@@ -353,6 +361,20 @@ func (r *Runner) recordRunning(ctx context.Context, job *gantry.Job, h *executor
 	})
 }
 
+// applyRunning sets what RUNNING records on j.
+func (r *Runner) applyRunning(j *gantry.Job, taskID string, s *started) {
+	j.Status = gantry.JobStatusRunning
+	j.StartedAt = s.at
+	j.ExecutorHandle = s.handle.Data
+	j.Container.LogStreamName = s.stream
+	j.Container.TaskArn = r.taskArn(taskID)
+	j.Container.ContainerInstanceArn = r.instanceArn()
+	j.Container.ExitCode, j.Container.Reason = nil, ""
+	if j.IsTerminated == nil {
+		j.StatusReason = ""
+	}
+}
+
 func (r *Runner) executorError(kind string) {
 	if r.cfg.OnExecutorError != nil {
 		r.cfg.OnExecutorError(kind)
@@ -360,7 +382,9 @@ func (r *Runner) executorError(kind string) {
 }
 
 // wait waits for the attempt, enforcing its timeout, and records the end.
-func (r *Runner) wait(ctx context.Context, job *gantry.Job, a *attempt, h *executor.Handle, out io.Closer) {
+// pending, if not nil, is the attempt's RUNNING, not written yet: it is
+// written after RunningDelay, or with the end if the attempt ends sooner.
+func (r *Runner) wait(ctx context.Context, job *gantry.Job, a *attempt, h *executor.Handle, out io.Closer, pending *started) {
 	if job.Timeout != nil && job.Timeout.AttemptDurationSeconds != nil {
 		d := time.Duration(*job.Timeout.AttemptDurationSeconds) * time.Second
 		if job.StartedAt > 0 {
@@ -374,7 +398,7 @@ func (r *Runner) wait(ctx context.Context, job *gantry.Job, a *attempt, h *execu
 		})
 		defer timer.Stop()
 	}
-	res, err := r.cfg.Executor.Wait(ctx, h)
+	res, err := r.waitExecutor(ctx, job, h, &pending)
 	if out != nil {
 		if cerr := out.Close(); cerr != nil {
 			r.cfg.Logger.Error("close log stream", "job_id", job.JobID, "error", cerr)
@@ -405,7 +429,42 @@ func (r *Runner) wait(ctx context.Context, job *gantry.Job, a *attempt, h *execu
 	r.mu.Lock()
 	o.timedOut = a.timedOut
 	r.mu.Unlock()
+	o.running = pending
 	r.finish(ctx, job.JobID, o)
+}
+
+// waitExecutor waits for the attempt's exit. With *pending set it first
+// waits at most RunningDelay: an attempt still running then gets its
+// RUNNING written (and *pending cleared); one that ended sooner keeps it,
+// for finish to write both steps at once. Short jobs thus cost one write
+// less, and longer ones show RUNNING RunningDelay later (startedAt is the
+// real start either way).
+func (r *Runner) waitExecutor(ctx context.Context, job *gantry.Job, h *executor.Handle, pending **started) (*executor.ExitResult, error) {
+	if *pending == nil {
+		return r.cfg.Executor.Wait(ctx, h)
+	}
+	type result struct {
+		res *executor.ExitResult
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		res, err := r.cfg.Executor.Wait(ctx, h)
+		done <- result{res, err}
+	}()
+	timer := time.NewTimer(r.cfg.RunningDelay)
+	defer timer.Stop()
+	select {
+	case w := <-done:
+		return w.res, w.err
+	case <-timer.C:
+	}
+	if err := r.recordRunning(ctx, job, *pending); err != nil {
+		r.cfg.Logger.Error("record RUNNING", "job_id", job.JobID, "error", err)
+	}
+	*pending = nil
+	w := <-done
+	return w.res, w.err
 }
 
 // outcome is how an attempt ended, as the runner saw it.
@@ -415,9 +474,10 @@ type outcome struct {
 	startErr     string // the attempt never started: why
 	lost         bool   // the executor lost the task (server crash)
 	timedOut     bool
-	neverStarted bool  // terminated before it started
-	requeue      bool  // never started because the server is stopping: RUNNABLE again, no attempt
-	finishedAt   int64 // when the attempt ended, if the executor knows (ms); else now
+	neverStarted bool     // terminated before it started
+	requeue      bool     // never started because the server is stopping: RUNNABLE again, no attempt
+	finishedAt   int64    // when the attempt ended, if the executor knows (ms); else now
+	running      *started // RUNNING not written yet: finish writes it first
 }
 
 // finish records the end of the current attempt: SUCCEEDED, FAILED, or
@@ -436,8 +496,21 @@ func (r *Runner) finish(ctx context.Context, jobID string, o outcome) {
 		if !from.Active() {
 			return nil // already finished (e.g. recovered twice)
 		}
+		stored := from
+		if o.running != nil && from == gantry.JobStatusStarting {
+			// The attempt ended before its RUNNING was written: record
+			// that step (its event included), then the end, in one write.
+			r.applyRunning(j, j.TaskID, o.running)
+			if err := r.cfg.Transitioner.Passing(ctx, tx, j, from); err != nil {
+				return err
+			}
+			if r.cfg.OnStarted != nil {
+				r.cfg.OnStarted(j)
+			}
+			from = gantry.JobStatusRunning
+		}
 		applyOutcome(j, o, now, r.cfg.NodeID)
-		return r.cfg.Transitioner.Transition(ctx, tx, j, from)
+		return r.cfg.Transitioner.TransitionStored(ctx, tx, j, from, stored)
 	})
 	if err != nil {
 		r.cfg.Logger.Error("record attempt end", "job_id", jobID, "error", err)

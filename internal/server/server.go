@@ -195,8 +195,13 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		// record how each attempt ended, rather than leave it to recovery.
 		// Containers live on and are reattached by the next start.
 		StopOnClose: cfg.Executor == "process",
-		LastLogTime: s.lastLogTime,
-		Env:         callbackEnvIf(callbackURL, cfg.Region),
+		// A process that ends within a few milliseconds (a trivial job)
+		// gets its RUNNING and its end written together: one write
+		// instead of two. Only for processes: they die with the server,
+		// so an attempt's RUNNING is never left for a restart to find.
+		RunningDelay: runningDelay(cfg.Executor),
+		LastLogTime:  s.lastLogTime,
+		Env:          callbackEnvIf(callbackURL, cfg.Region),
 	})
 	s.control.SetStopper(s.runner)
 	s.scheduler = scheduler.New(scheduler.Config{
@@ -372,4 +377,15 @@ func callbackEnvIf(url, region string) []string {
 		return nil
 	}
 	return callbackEnv(url, region)
+}
+
+// processRunningDelay is how long the runner defers writing RUNNING for
+// the process executor (runner.Config.RunningDelay).
+const processRunningDelay = 5 * time.Millisecond
+
+func runningDelay(executor string) time.Duration {
+	if executor == "process" {
+		return processRunningDelay
+	}
+	return 0
 }
