@@ -85,7 +85,7 @@ func (r *run) probe(ctx context.Context, env *Env, m int) error {
 	r.log.Info("probing submit-to-RUNNING", "jobs", m, "queue", env.Queue, "poll", r.cfg.LatencyPoll)
 	for i := range m {
 		t0 := time.Now()
-		out, err := r.cfg.Client.SubmitJob(ctx, jobInput(env, r.cfg.Env.Prefix+"-probe-"+strconv.Itoa(i)))
+		out, err := r.cfg.Submitter.SubmitJob(ctx, jobInput(env, r.cfg.Env.Prefix+"-probe-"+strconv.Itoa(i)))
 		if err != nil {
 			r.res.Failed++
 			return fmt.Errorf("SubmitJob: %w", err)

@@ -1,6 +1,7 @@
 // Package bench measures AWS-Batch-compatible endpoints (Gantry, moto, AWS
-// Batch itself) from the outside, through aws-sdk-go-v2 only, so that the
-// same scenario runs unchanged against any of them and the numbers compare.
+// Batch itself) from the outside, through the AWS API only (aws-sdk-go-v2),
+// so that the same scenario runs unchanged against any of them and the
+// numbers compare.
 //
 // A scenario creates what it needs on the endpoint (a compute environment,
 // a job queue and a job definition, with unique names), drives it, and
@@ -41,6 +42,14 @@
 //     a higher-priority queue, the server's RSS and, if it exports
 //     CycleMetric, its scheduling cycle time.
 //   - machine-limit: /bin/true forked in a loop: the machine's ceiling.
+//
+// Their SubmitJob calls go through aws-sdk-go-v2 (SubmitClientSDK) or,
+// with Config.SubmitClient SubmitClientHTTP, through HTTPSubmitter: the
+// same signed rest-json request built by hand on net/http. The SDK spends
+// about as much CPU per SubmitJob as Gantry does serving it, so on a small
+// machine the load generator would otherwise cap the figure it measures.
+// The client is part of the result's mode ("clients=16 client=http"), so
+// that runs of the two never fold together.
 //
 // With the server's pid, every run records its RSS (sampled peak, final,
 // VmHWM) and CPU time. bench/run-bench.sh runs them all against a fresh

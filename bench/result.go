@@ -72,6 +72,10 @@ type Result struct {
 	// Method says how a scenario set things up where endpoints differ
 	// (e.g. how submitted jobs are kept from running), for the report.
 	Method string `json:"method,omitempty"`
+	// SubmitClient is the client the API scenarios' SubmitJob calls went
+	// through (SubmitClientSDK or SubmitClientHTTP); the mode says it too,
+	// so that the report keeps the two apart.
+	SubmitClient string `json:"submit_client,omitempty"`
 	// Metrics are the figures of the API-level scenarios, by Metric* key;
 	// a key ending in "_per_s" is a rate (higher is better), any other a
 	// time or a size (lower is better).

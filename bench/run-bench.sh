@@ -21,6 +21,16 @@
 #   QUEUED_SAMPLES  probe jobs after the fill                 (default 20)
 #   MOTO_N (200) MOTO_RUN_N (20: e2e, array) MOTO_CHAIN (5) MOTO_FANIN (10) MOTO_SAMPLES (10)
 #   MAX_VCPUS (4) and VCPU (0.25): the runnable environment, 16 jobs at once
+# SubmitJob client (gantrybench -submit-client; both clients send the same
+# SigV4-signed rest-json request, and the report's mode names the client):
+#   THROUGHPUT_CLIENTS  clients submit-throughput runs with, each at 1 and 16
+#            submitters, side by side in the report       (default "sdk http")
+#   SUBMIT_CLIENT  the client of every other scenario's SubmitJob calls
+#            (e2e-throughput, submit-latency, describe-list-latency fill,
+#            array-10k, chain-10k, fan-in, queued-1m): http is plain net/http,
+#            sdk is aws-sdk-go-v2, which on a 2-core machine spends about as
+#            much CPU per call as Gantry and caps the submit rate (default http)
+#   DescribeJobs, ListJobs and the setup always use aws-sdk-go-v2.
 # Other knobs: REPS (3), OUT (default /tmp/gantrybench-api.XXXXXX),
 # SCENARIOS (all), MOTO=0 (skip moto), MACHINE=0 (skip the fork baseline),
 # CYCLE_LOG=1 (run queued-1m's Gantry with debug JSON logs and summarize its
@@ -53,6 +63,8 @@ REPS=${REPS:-3}
 MOTO=${MOTO:-1}
 MACHINE=${MACHINE:-1}
 CYCLE_LOG=${CYCLE_LOG:-0}
+SUBMIT_CLIENT=${SUBMIT_CLIENT:-http}
+THROUGHPUT_CLIENTS=${THROUGHPUT_CLIENTS:-sdk http}
 ALL="submit-throughput e2e-throughput submit-latency describe-list-latency array-10k chain-10k fan-in queued-1m"
 SCENARIOS=${SCENARIOS:-$ALL}
 OUT=${OUT:-$(mktemp -d /tmp/gantrybench-api.XXXXXX)}
@@ -146,6 +158,7 @@ start_moto() { # start_moto NAME: a fresh moto, with the IAM role, subnet and se
   echo "sizes: N=$N E2E_N=$E2E_N FANIN_W=$FANIN_W SAMPLES=$SAMPLES Q=$Q QUEUED_SAMPLES=$QUEUED_SAMPLES" \
     "MOTO_N=$MOTO_N MOTO_RUN_N=$MOTO_RUN_N MOTO_CHAIN=$MOTO_CHAIN MOTO_FANIN=$MOTO_FANIN MOTO_SAMPLES=$MOTO_SAMPLES" \
     "MAX_VCPUS=$MAX_VCPUS VCPU=$VCPU REPS=$REPS"
+  echo "submit clients: submit-throughput: $THROUGHPUT_CLIENTS; other scenarios: $SUBMIT_CLIENT"
   echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$OUT/machine.txt"
 cat "$OUT/machine.txt" >&2
@@ -191,24 +204,31 @@ for s in $SCENARIOS; do
       [ "$CYCLE_LOG" = 1 ] && flags=(--log-level debug --log-format json)
       start_gantry "queued-$rep" "${flags[@]}"
       bench "queued-1m-gantry-$rep" -scenario queued-1m -target "$GURL" -label gantry -rep "$rep" \
-        -server-pid "$GPID" -jobs "$Q" -submit-clients 16 -samples "$QUEUED_SAMPLES" -latency-poll 1ms \
-        -timeout 2h -keep
+        -server-pid "$GPID" -jobs "$Q" -submit-clients 16 -submit-client "$SUBMIT_CLIENT" \
+        -samples "$QUEUED_SAMPLES" -latency-poll 1ms -timeout 2h -keep
       stop_servers
     done
     continue
   fi
   start_gantry "$s"
   [ "$MOTO" = 1 ] && start_moto "$s"
-  variants=("")
-  [ "$s" = submit-throughput ] && variants=("-submit-clients 1" "-submit-clients 16")
+  # Each variant is "FLAGS|TAG-SUFFIX".
+  variants=("-submit-client $SUBMIT_CLIENT|")
+  if [ "$s" = submit-throughput ]; then
+    variants=()
+    for sc in $THROUGHPUT_CLIENTS; do
+      for c in 1 16; do variants+=("-submit-clients $c -submit-client $sc|-c$c-$sc"); done
+    done
+  fi
   for rep in $(seq 1 "$REPS"); do
-    for v in "${variants[@]}"; do
+    for vt in "${variants[@]}"; do
+      v=${vt%%|*} tag=$s${vt#*|}
       # shellcheck disable=SC2046,SC2086 # the size flags are words
-      bench "$s${v:+-c${v##* }}-gantry-$rep" -scenario "$s" -target "$GURL" -label gantry -rep "$rep" \
+      bench "$tag-gantry-$rep" -scenario "$s" -target "$GURL" -label gantry -rep "$rep" \
         -server-pid "$GPID" -poll 20ms -timeout 1h $(scenario_args "$s" gantry) $v
       if [ "$MOTO" = 1 ]; then
         # shellcheck disable=SC2046,SC2086
-        bench "$s${v:+-c${v##* }}-moto-$rep" -scenario "$s" -target "$MURL" -label moto -rep "$rep" \
+        bench "$tag-moto-$rep" -scenario "$s" -target "$MURL" -label moto -rep "$rep" \
           -server-pid "$MPID" -moto-compat -service-role "$ROLE" -subnets "$SUBNET" -security-groups "$SG" \
           -hold missing-dep -poll 200ms -timeout 1h $(scenario_args "$s" moto) $v
       fi

@@ -104,7 +104,7 @@ func arrayRun(ctx context.Context, r *run) error {
 	start := time.Now()
 	in := jobInput(env, cfg.Env.Prefix+"-array")
 	in.ArrayProperties = &types.ArrayProperties{Size: aws.Int32(int32(cfg.N))}
-	out, err := cfg.Client.SubmitJob(ctx, in)
+	out, err := cfg.Submitter.SubmitJob(ctx, in)
 	if err != nil {
 		return fmt.Errorf("SubmitJob (array of %d): %w", cfg.N, err)
 	}
@@ -145,7 +145,7 @@ func chainRun(ctx context.Context, r *run) error {
 			in.DependsOn = []types.JobDependency{{JobId: aws.String(ids[i-1])}}
 		}
 		t0 := time.Now()
-		out, err := cfg.Client.SubmitJob(ctx, in)
+		out, err := cfg.Submitter.SubmitJob(ctx, in)
 		if err != nil {
 			r.res.Failed = cfg.N - i
 			return fmt.Errorf("SubmitJob %d of the chain: %w", i, err)
@@ -193,14 +193,14 @@ func fanIn(ctx context.Context, r *run) error {
 	start := time.Now()
 	in := jobInput(env, cfg.Env.Prefix+"-array")
 	in.ArrayProperties = &types.ArrayProperties{Size: aws.Int32(int32(cfg.N))}
-	out, err := cfg.Client.SubmitJob(ctx, in)
+	out, err := cfg.Submitter.SubmitJob(ctx, in)
 	if err != nil {
 		return fmt.Errorf("SubmitJob (array of %d): %w", cfg.N, err)
 	}
 	parent := aws.ToString(out.JobId)
 	in = jobInput(env, cfg.Env.Prefix+"-fan-in")
 	in.DependsOn = []types.JobDependency{{JobId: aws.String(parent)}}
-	out, err = cfg.Client.SubmitJob(ctx, in)
+	out, err = cfg.Submitter.SubmitJob(ctx, in)
 	if err != nil {
 		return fmt.Errorf("SubmitJob (the dependent): %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -116,9 +117,19 @@ type Config struct {
 	// defaults to returning Client.
 	Client    *batch.Client
 	NewClient func() *batch.Client
-	Target    string
-	Label     string
-	Rep       int
+	// SubmitClient names the client every SubmitJob call goes through
+	// (SubmitClientSDK, the default, or SubmitClientHTTP); it is recorded
+	// in the result's mode. Submitter sends the scenarios' single
+	// SubmitJob calls (default Client); NewSubmitter makes the client of
+	// each concurrent submitter (default NewClient). With SubmitClientHTTP
+	// both must be set, to HTTPSubmitters. DescribeJobs, ListJobs and the
+	// setup always go through Client.
+	SubmitClient string
+	Submitter    Submitter
+	NewSubmitter func() Submitter
+	Target       string
+	Label        string
+	Rep          int
 	// Env is the runnable environment; Prefix defaults to "gb-<random>".
 	Env EnvConfig
 	// N is the scenario's size (DefaultN); Samples is M for the latency
@@ -172,6 +183,14 @@ func (c *Config) applyDefaults(scenario string) {
 		cl := c.Client
 		c.NewClient = func() *batch.Client { return cl }
 	}
+	c.SubmitClient = cmp.Or(c.SubmitClient, SubmitClientSDK)
+	if c.Submitter == nil && c.Client != nil {
+		c.Submitter = c.Client
+	}
+	if c.NewSubmitter == nil {
+		nc := c.NewClient
+		c.NewSubmitter = func() Submitter { return nc() }
+	}
 	tc := ThroughputConfig{Env: c.Env}
 	tc.applyDefaults()
 	c.Env = tc.Env
@@ -187,6 +206,12 @@ func Run(ctx context.Context, scenario string, cfg Config) (*Result, error) {
 	cfg.applyDefaults(scenario)
 	if scenario != ScenarioMachineLimit && cfg.Client == nil {
 		return nil, fmt.Errorf("%s: no client", scenario)
+	}
+	if !slices.Contains(SubmitClients, cfg.SubmitClient) {
+		return nil, fmt.Errorf("%s: submit client %q: want %s", scenario, cfg.SubmitClient, strings.Join(SubmitClients, " or "))
+	}
+	if _, ok := cfg.Submitter.(*HTTPSubmitter); cfg.SubmitClient == SubmitClientHTTP && scenario != ScenarioMachineLimit && !ok {
+		return nil, fmt.Errorf("%s: submit client %s: Submitter and NewSubmitter must be HTTPSubmitters", scenario, SubmitClientHTTP)
 	}
 	if cfg.N < 1 || cfg.Samples < 1 {
 		return nil, fmt.Errorf("%s: N and samples must be at least 1", scenario)
@@ -226,6 +251,14 @@ func Run(ctx context.Context, scenario string, cfg Config) (*Result, error) {
 	}
 	cpu := newCPUSampler(watch)
 	err := fn(ctx, r)
+	if scenario != ScenarioMachineLimit {
+		r.res.SubmitClient = cfg.SubmitClient
+		if r.res.Mode == "" || r.res.Mode == "-" {
+			r.res.Mode = "client=" + cfg.SubmitClient
+		} else {
+			r.res.Mode += " client=" + cfg.SubmitClient
+		}
+	}
 	if r.res.WallSeconds == 0 { // the latency scenarios: the whole run, setup included
 		r.res.WallSeconds = seconds(time.Since(r.res.Start))
 	}
@@ -354,7 +387,7 @@ type submitted struct {
 const maxSubmitErrors = 100
 
 // submitMany sends n SubmitJob calls from clients concurrent submitters,
-// each with its own client, the i-th with input mk(i). With block > 0 it
+// each with its own client (Config.NewSubmitter), the i-th with input mk(i). With block > 0 it
 // records when the count of answered calls reached each multiple of
 // block. Failed calls are counted (and the first ones kept in the result);
 // after maxSubmitErrors it stops.
@@ -369,7 +402,7 @@ func (r *run) submitMany(ctx context.Context, n, clients, block int, mk func(i i
 	var wg sync.WaitGroup
 	s.start = time.Now()
 	for range clients {
-		c := r.cfg.NewClient()
+		c := r.cfg.NewSubmitter()
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1) - 1)

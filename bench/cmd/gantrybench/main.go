@@ -1,6 +1,9 @@
 // Command gantrybench benchmarks an AWS-Batch-compatible endpoint (Gantry,
-// moto, AWS Batch) through aws-sdk-go-v2, or runs the plain `docker run`
-// baseline, and reports the results.
+// moto, AWS Batch) through the AWS API (aws-sdk-go-v2; with -submit-client
+// http the API scenarios send SubmitJob as the same signed rest-json request
+// on plain net/http, so that the client's CPU cost does not cap the figure
+// on a small machine), or runs the plain `docker run` baseline, and reports
+// the results.
 //
 // Run one scenario once; the result is printed as Markdown tables and, with
 // -out, appended to a JSON-lines file:
@@ -13,6 +16,7 @@
 // queued-1m, machine-limit) take their sizes from -jobs and -samples:
 //
 //	gantrybench -scenario submit-throughput -target http://127.0.0.1:8420 -label gantry -submit-clients 16 -server-pid PID -out results.jsonl
+//	gantrybench -scenario submit-throughput -target http://127.0.0.1:8420 -label gantry -submit-clients 16 -submit-client http -out results.jsonl
 //	gantrybench -scenario submit-throughput -target http://127.0.0.1:5000 -label moto -moto-compat -hold missing-dep -jobs 200 ... -out results.jsonl
 //	gantrybench -scenario machine-limit -label machine-limit -out results.jsonl
 //
@@ -43,6 +47,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"syscall"
@@ -113,6 +118,7 @@ func runScenario(ctx context.Context, args []string, stdout io.Writer) error {
 	keep := fs.Bool("keep", false, "keep the compute environment, queue and job definition")
 	out := fs.String("out", "", "append the result as a JSON line to this file")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error (logs go to stderr)")
+	cpuProfile := fs.String("cpuprofile", "", "write the load generator's own CPU profile (pprof) to this file")
 	var watch listFlag
 	fs.Var(&watch, "watch", "name=pid of a process whose CPU time and memory to record (repeatable)")
 	api := addAPIFlags(fs)
@@ -136,6 +142,20 @@ func runScenario(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("-log-level: %w", err)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return err
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			_ = f.Close()
+		}()
+	}
 	pids := map[string]int{}
 	for _, w := range watch {
 		name, pid, err := bench.ParseWatch(w)
@@ -145,6 +165,9 @@ func runScenario(ctx context.Context, args []string, stdout io.Writer) error {
 		pids[name] = pid
 	}
 
+	if *scenario == bench.ScenarioContainerThroughput && *api.submitter != bench.SubmitClientSDK {
+		return fmt.Errorf("-submit-client %s: container-throughput submits through the SDK only", *api.submitter)
+	}
 	if *scenario != bench.ScenarioContainerThroughput {
 		return runAPI(ctx, *scenario, fs, api,
 			bench.ClientConfig{Endpoint: *target, AccessKeyID: *accessKey, SecretAccessKey: *secretKey, MotoCompat: *motoCompat},

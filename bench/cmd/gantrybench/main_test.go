@@ -58,6 +58,8 @@ func TestRunErrors(t *testing.T) {
 		"unknown scenario": {"-scenario", "nope", "-target", "docker"},
 		"bad watch":        {"-target", "docker", "-watch", "x"},
 		"stray argument":   {"-target", "docker", "extra"},
+		"submit client":    {"-scenario", "submit-throughput", "-target", "http://127.0.0.1:1", "-submit-client", "nope"},
+		"container http":   {"-target", "docker", "-submit-client", "http"},
 	}
 	for name, args := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -83,7 +85,11 @@ func TestAPIScenarios(t *testing.T) {
 		"submit-throughput 1":  {"-scenario", "submit-throughput", "-label", "gantry", "-jobs", "20", "-submit-clients", "1"},
 		"submit-throughput 4":  {"-scenario", "submit-throughput", "-label", "gantry", "-jobs", "20", "-submit-clients", "4"},
 		"submit-throughput 4b": {"-scenario", "submit-throughput", "-label", "other", "-jobs", "20", "-submit-clients", "4", "-hold", "oversize"},
+		"submit-throughput 4h": {"-scenario", "submit-throughput", "-label", "gantry", "-jobs", "20", "-submit-clients", "4", "-submit-client", "http"},
 		"e2e-throughput":       {"-scenario", "e2e-throughput", "-label", "gantry", "-jobs", "10", "-submit-clients", "2"},
+		"e2e-throughput http":  {"-scenario", "e2e-throughput", "-label", "gantry", "-jobs", "10", "-submit-clients", "2", "-submit-client", "http"},
+		"chain http":           {"-scenario", "chain-10k", "-label", "gantry", "-jobs", "3", "-submit-client", "http"},
+		"fan-in http":          {"-scenario", "fan-in", "-label", "gantry", "-jobs", "3", "-submit-client", "http"},
 		"submit-latency":       {"-scenario", "submit-latency", "-label", "gantry", "-samples", "3"},
 		"describe-list":        {"-scenario", "describe-list-latency", "-label", "gantry", "-jobs", "120", "-submit-clients", "4", "-samples", "3"},
 		"array":                {"-scenario", "array-10k", "-label", "gantry", "-jobs", "10"},
@@ -113,10 +119,20 @@ func TestAPIScenarios(t *testing.T) {
 		bench.ScenarioE2EThroughput: 10, bench.ScenarioSubmitLatency: 3, bench.ScenarioDescribeListLatency: 120,
 		bench.ScenarioArray: 10, bench.ScenarioChain: 4, bench.ScenarioFanIn: 6, bench.ScenarioQueued: 42,
 	}
+	httpJobs := map[string]int{bench.ScenarioChain: 3, bench.ScenarioFanIn: 4} // the http runs' sizes, where they differ
+	clients := map[string]int{}
 	for _, r := range results {
-		require.True(t, r.OK(), "%s %s: %d of %d, errors %v", r.Scenario, r.Label, r.Succeeded, r.Jobs, r.Errors)
+		clients[r.SubmitClient]++
+		if r.Scenario != bench.ScenarioMachineLimit {
+			require.Contains(t, r.Mode, "client="+r.SubmitClient, r.Scenario)
+		}
+		require.True(t, r.OK(), "%s %s %s: %d of %d, errors %v", r.Scenario, r.Mode, r.Label, r.Succeeded, r.Jobs, r.Errors)
 		require.Positive(t, r.Jobs, r.Scenario)
-		if n, ok := wantJobs[r.Scenario]; ok {
+		n, ok := wantJobs[r.Scenario]
+		if m, hok := httpJobs[r.Scenario]; hok && r.SubmitClient == bench.SubmitClientHTTP {
+			n = m
+		}
+		if ok {
 			require.Equal(t, n, r.Jobs, r.Scenario)
 		}
 		if r.Scenario == bench.ScenarioSubmitThroughput {
@@ -144,11 +160,15 @@ func TestAPIScenarios(t *testing.T) {
 		}
 	}
 
+	require.Equal(t, map[string]int{"": 1, bench.SubmitClientSDK: len(runs) - 5, bench.SubmitClientHTTP: 4}, clients)
+
 	var report bytes.Buffer
 	require.NoError(t, runReport([]string{"-runs", "-baseline", "other", "-baseline", "machine-limit", out}, &report))
 	for _, want := range []string{
-		"### submit-throughput (clients=4)", "jobs_per_s vs other", "### queued-1m (clients=16)",
-		"### e2e-throughput (jobs)", "jobs_per_s vs machine-limit", "submit rate of each block",
+		"### submit-throughput (clients=4 client=sdk)", "jobs_per_s vs other", "### queued-1m (clients=16 client=sdk)",
+		"### e2e-throughput (jobs client=sdk)", "jobs_per_s vs machine-limit", "submit rate of each block",
+		"### submit-throughput (clients=4 client=http)", "### e2e-throughput (jobs client=http)", "### chain-10k (chain client=http)",
+		"### describe-list-latency (client=sdk)",
 	} {
 		require.Contains(t, report.String(), want)
 	}

@@ -22,6 +22,7 @@ type apiFlags struct {
 	metricsURL  *string
 	latencyPoll *time.Duration
 	duration    *time.Duration
+	submitter   *string
 }
 
 func addAPIFlags(fs *flag.FlagSet) *apiFlags {
@@ -33,6 +34,8 @@ func addAPIFlags(fs *flag.FlagSet) *apiFlags {
 		metricsURL:  fs.String("metrics-url", "", "queued-1m: the server's Prometheus endpoint, for the scheduler cycle time (default: TARGET/metrics)"),
 		latencyPoll: fs.Duration("latency-poll", 2*time.Millisecond, "submit-latency, queued-1m: DescribeJobs interval while waiting for a probe job to run"),
 		duration:    fs.Duration("duration", 5*time.Second, "machine-limit: how long to fork /bin/true"),
+		submitter: fs.String("submit-client", bench.SubmitClientSDK, "API scenarios: the client of every SubmitJob call: sdk (aws-sdk-go-v2) or http "+
+			"(the same signed rest-json request on plain net/http, far cheaper in CPU; the other calls stay on the SDK); recorded in the mode"),
 	}
 }
 
@@ -52,9 +55,19 @@ func runAPI(ctx context.Context, scenario string, fs *flag.FlagSet, a *apiFlags,
 	if !set["submit-clients"] {
 		cfg.Clients = 0
 	}
+	cfg.SubmitClient = *a.submitter
 	if scenario != bench.ScenarioMachineLimit {
 		cfg.Client = bench.NewClient(ccfg)
 		cfg.NewClient = func() *batch.Client { return bench.NewClient(ccfg) }
+		if cfg.SubmitClient == bench.SubmitClientHTTP {
+			// One client for all submitters: its pool keeps a connection each.
+			sub, err := bench.NewHTTPSubmitter(ccfg, cfg.Clients)
+			if err != nil {
+				return err
+			}
+			cfg.Submitter = sub
+			cfg.NewSubmitter = func() bench.Submitter { return sub }
+		}
 		cfg.MetricsURL = *a.metricsURL
 		if cfg.MetricsURL == "" && scenario == bench.ScenarioQueued {
 			cfg.MetricsURL = strings.TrimSuffix(ccfg.Endpoint, "/") + "/metrics"
