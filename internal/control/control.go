@@ -48,6 +48,9 @@ type Config struct {
 	Policy Policy
 	// Wake nudges the scheduler after a change that may let jobs move.
 	Wake func()
+	// WakeForRunnable nudges it about new RUNNABLE jobs only (SubmitJob of
+	// a job with nothing to wait for); Wake if nil.
+	WakeForRunnable func()
 	// Stopper stops STARTING and RUNNING jobs on TerminateJob or queue
 	// deletion.
 	Stopper Stopper
@@ -74,6 +77,9 @@ func New(cfg Config) *Service {
 	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
 	if cfg.Wake == nil {
 		cfg.Wake = func() {}
+	}
+	if cfg.WakeForRunnable == nil {
+		cfg.WakeForRunnable = cfg.Wake
 	}
 	return &Service{
 		cfg:  cfg,

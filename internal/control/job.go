@@ -122,7 +122,11 @@ func (s *Service) submitJob(ctx context.Context, in *gantry.SubmitJobInput, id s
 			s.tr.OnTransition(gantry.JobStatusSubmitted, job.Status)
 		}
 	}
-	s.cfg.Wake()
+	if job.Status == gantry.JobStatusRunnable {
+		s.cfg.WakeForRunnable()
+	} else {
+		s.cfg.Wake()
+	}
 	return &SubmitJobOutput{JobArn: job.JobArn, JobName: job.JobName, JobID: job.JobID}, nil
 }
 

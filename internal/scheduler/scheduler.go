@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -60,6 +61,9 @@ type Config struct {
 type Scheduler struct {
 	cfg  Config
 	wake chan struct{}
+	// noRoom is set by a cycle that found no room for any job in any
+	// enabled queue's environments (WakeForRunnable).
+	noRoom atomic.Bool
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
@@ -95,6 +99,20 @@ func New(cfg Config) *Scheduler {
 	cfg.BatchSize = cmp.Or(cfg.BatchSize, 1000)
 	cfg.HeadSize = min(cmp.Or(cfg.HeadSize, 256), cfg.BatchSize)
 	return &Scheduler{cfg: cfg, wake: make(chan struct{}, 1)}
+}
+
+// WakeForRunnable asks for a cycle because new RUNNABLE jobs were stored.
+// Unlike Wake it does nothing while the last cycle found no room for any
+// job anywhere: the new jobs could not start either. Whatever makes room
+// (a finished attempt, a changed environment or queue) calls Wake, and
+// capacity freed by another replica is seen within Interval. Without this,
+// a burst of submissions into a full or held queue costs a cycle every
+// MinCycleGap for nothing.
+func (s *Scheduler) WakeForRunnable() {
+	if s.noRoom.Load() {
+		return
+	}
+	s.Wake()
 }
 
 // Wake asks for a cycle soon. It never blocks.

@@ -58,13 +58,16 @@ func (s *Scheduler) snapshot(ctx context.Context, reasonsDue bool) (*Snapshot, i
 			Used:         used[ce.ComputeEnvironmentArn],
 		}
 	}
-	n := 0
+	n, room := 0, false
 	for _, q := range queues {
-		if !reasonsDue && !canStartAny(q, snap) {
+		canStart := canStartAny(q, snap)
+		room = room || canStart
+		if !reasonsDue && !canStart {
 			continue
 		}
 		sq, err := s.queueInput(ctx, q)
 		if err != nil {
+			s.noRoom.Store(false)
 			return nil, 0, err
 		}
 		if len(sq.Jobs) == 0 {
@@ -73,6 +76,7 @@ func (s *Scheduler) snapshot(ctx context.Context, reasonsDue bool) (*Snapshot, i
 		n += len(sq.Jobs)
 		snap.Queues = append(snap.Queues, sq)
 	}
+	s.noRoom.Store(!room)
 	return snap, n, nil
 }
 

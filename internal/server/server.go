@@ -177,10 +177,10 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.callbackURL = callbackURL
 	arn := gantry.ARNBuilder{Region: cfg.Region, AccountID: cfg.AccountID}
 	s.metrics = metrics.New(s.store, cfg.Logger)
-	var wake func()
+	var wake, wakeRunnable func()
 	s.control = control.New(control.Config{
 		Store: s.store, ARN: arn, Logger: cfg.Logger, Policy: cfg.Policy,
-		Wake: func() { wake() }, Events: true,
+		Wake: func() { wake() }, WakeForRunnable: func() { wakeRunnable() }, Events: true,
 	})
 	tr := s.control.Transitioner()
 	tr.OnTransition, tr.OnQueueBlocked = s.metrics.Transition, s.metrics.QueueBlocked
@@ -214,6 +214,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	wake = func() { s.scheduler.Wake(); s.events.notify() }
+	wakeRunnable = func() { s.scheduler.WakeForRunnable(); s.events.notify() }
 	if cfg.JobRetention > 0 {
 		s.retention = maintenance.NewJobRetention(maintenance.Config{Store: s.store, Retention: cfg.JobRetention, Logger: cfg.Logger})
 	}
