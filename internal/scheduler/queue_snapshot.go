@@ -35,7 +35,7 @@ func (s *Scheduler) GetJobQueueSnapshot(ctx context.Context, in *control.GetJobQ
 	if err != nil {
 		return nil, err
 	}
-	sq, err := s.queueInput(ctx, q)
+	sq, err := s.queueInput(ctx, q, s.cfg.HeadSize)
 	if err != nil {
 		return nil, err
 	}

@@ -72,6 +72,9 @@ type Scheduler struct {
 	// runMu serializes RunOnce; reasonsAt is guarded by it.
 	runMu     sync.Mutex
 	reasonsAt time.Time // when waiting reasons were last refreshed in full
+	// readLimits is how many RUNNABLE jobs the last snapshot read per
+	// queue (headLimit), by ARN.
+	readLimits map[string]int
 }
 
 // MinCycleGap is the shortest time between the starts of two scheduling
@@ -98,7 +101,7 @@ func New(cfg Config) *Scheduler {
 	cfg.Interval = cmp.Or(cfg.Interval, time.Second)
 	cfg.BatchSize = cmp.Or(cfg.BatchSize, 1000)
 	cfg.HeadSize = min(cmp.Or(cfg.HeadSize, 256), cfg.BatchSize)
-	return &Scheduler{cfg: cfg, wake: make(chan struct{}, 1)}
+	return &Scheduler{cfg: cfg, wake: make(chan struct{}, 1), readLimits: map[string]int{}}
 }
 
 // WakeForRunnable asks for a cycle because new RUNNABLE jobs were stored.
@@ -361,7 +364,7 @@ func (s *Scheduler) place(ctx context.Context, res *Result) error {
 		placedIn[p.QueueArn]++
 	}
 	for _, q := range snap.Queues {
-		if len(q.Jobs) >= s.cfg.HeadSize && placedIn[q.Arn] >= len(q.Jobs) {
+		if len(q.Jobs) >= s.readLimits[q.Arn] && placedIn[q.Arn] >= len(q.Jobs) {
 			res.headDrained = true
 		}
 	}

@@ -59,13 +59,19 @@ func (s *Scheduler) snapshot(ctx context.Context, reasonsDue bool) (*Snapshot, i
 		}
 	}
 	n, room := 0, false
+	clear(s.readLimits)
 	for _, q := range queues {
 		canStart := canStartAny(q, snap)
 		room = room || canStart
 		if !reasonsDue && !canStart {
 			continue
 		}
-		sq, err := s.queueInput(ctx, q)
+		limit := s.cfg.HeadSize
+		if !reasonsDue {
+			limit = s.headLimit(q, snap)
+		}
+		s.readLimits[q.JobQueueArn] = limit
+		sq, err := s.queueInput(ctx, q, limit)
 		if err != nil {
 			s.noRoom.Store(false)
 			return nil, 0, err
@@ -100,6 +106,40 @@ func canStartAny(q *gantry.JobQueue, snap *Snapshot) bool {
 	return false
 }
 
+// minVCPUStep is the smallest vCPU count a job can hold (a Fargate step).
+const minVCPUStep = 0.25
+
+// headMargin is read beyond the jobs that could start at all, for jobs
+// too large for what is free that smaller ones behind them pass.
+const headMargin = 32
+
+// headLimit is how many RUNNABLE jobs of q a cycle reads when no waiting
+// reasons are due: no more than could start in the room its environments
+// (and the host) have left, plus headMargin, up to HeadSize. A full queue
+// of thousands of jobs with a few free slots thus costs a cycle a few dozen
+// rows, not HeadSize; the full head is read with the reasons (every
+// ReasonRefresh). Fair share queues always read the full head: the order
+// of their jobs depends on the shares found in it.
+func (s *Scheduler) headLimit(q *gantry.JobQueue, snap *Snapshot) int {
+	if q.SchedulingPolicyArn != "" {
+		return s.cfg.HeadSize
+	}
+	free := 0.0
+	for _, o := range q.ComputeEnvironmentOrder {
+		if ce, ok := snap.CEs[o.ComputeEnvironment]; ok && ce.Enabled {
+			free += max(ce.MaxVCPUs-ce.Used.VCPUs, 0)
+		}
+	}
+	if h := snap.Host; h != nil {
+		free = min(free, max(h.MaxVCPUs-h.Used.VCPUs, 0))
+	}
+	slots := free / minVCPUStep
+	if slots >= float64(s.cfg.HeadSize) {
+		return s.cfg.HeadSize
+	}
+	return min(int(math.Ceil(slots))+headMargin, s.cfg.HeadSize)
+}
+
 // shareHeadLimit bounds the RUNNABLE jobs read per known share of a fair
 // share queue whose oldest HeadSize jobs all belong to other shares.
 const shareHeadLimit = 100
@@ -113,13 +153,13 @@ var runnableOnly = []gantry.JobStatus{gantry.JobStatusRunnable}
 // shares. The jobs of the other shares the queue knows (those with recorded
 // usage and those its policy names exactly) are then read too, up to
 // shareHeadLimit each, so that they are not hidden behind the busy ones.
-func (s *Scheduler) queueInput(ctx context.Context, q *gantry.JobQueue) (Queue, error) {
+func (s *Scheduler) queueInput(ctx context.Context, q *gantry.JobQueue, limit int) (Queue, error) {
 	sq := Queue{Arn: q.JobQueueArn, Name: q.JobQueueName, Priority: q.Priority, Disabled: q.State == gantry.StateDisabled}
 	for _, o := range q.ComputeEnvironmentOrder {
 		sq.CEs = append(sq.CEs, o.ComputeEnvironment)
 	}
 	runnable, err := s.cfg.Store.JobRefList(ctx, &store.JobRefListParams{
-		QueueArn: q.JobQueueArn, Statuses: runnableOnly, Limit: s.cfg.HeadSize,
+		QueueArn: q.JobQueueArn, Statuses: runnableOnly, Limit: limit,
 	})
 	if err != nil || len(runnable) == 0 {
 		return sq, err
@@ -136,7 +176,7 @@ func (s *Scheduler) queueInput(ctx context.Context, q *gantry.JobQueue) (Queue, 
 		for _, u := range st.usage {
 			sq.FairShare.Usage[u.ShareIdentifier] = u.Usage
 		}
-		if len(runnable) >= s.cfg.HeadSize {
+		if len(runnable) >= limit {
 			more, err := s.hiddenShareJobs(ctx, q, st, runnable)
 			if err != nil {
 				return sq, err
