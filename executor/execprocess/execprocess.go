@@ -2,9 +2,10 @@
 // as a local process. The container image is recorded but not used.
 //
 // Each attempt gets:
-//   - a fresh working directory <WorkRoot>/<task ID>, also its HOME, with
-//     TMPDIR=<workdir>/tmp, removed when the attempt ends unless
-//     Config.KeepWorkDirs;
+//   - a working directory <WorkRoot>/<task ID>, also its HOME, with
+//     TMPDIR=<workdir>/tmp, both empty and mode 700, removed when the
+//     attempt ends unless Config.KeepWorkDirs (directories an attempt left
+//     untouched are recycled for a later attempt: see spares);
 //   - the environment PATH (the server's), HOME and TMPDIR, overlaid with
 //     Config.BaseEnv, then with the task's Env, plus GANTRY_TASK_ID;
 //   - argv exec of task.Command, no shell; argv[0] is looked up in the PATH
@@ -45,6 +46,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -56,11 +58,16 @@ import (
 // may still hold it).
 const outputDrainDelay = 5 * time.Second
 
+// groupExitDelay bounds how long Wait waits for the SIGKILLed rest of the
+// process group to finish exiting (and, zombies, to be reaped by their new
+// parent).
+const groupExitDelay = 200 * time.Millisecond
+
 // Config configures an Executor.
 type Config struct {
-	// WorkRoot holds the attempts' working directories. It must be
-	// traversable by the users attempts run as. Default:
-	// $TMPDIR/gantry-tasks.
+	// WorkRoot holds the attempts' working directories, and in
+	// .gantry-spares those waiting to be recycled. It must be traversable
+	// by the users attempts run as. Default: $TMPDIR/gantry-tasks.
 	WorkRoot string
 	// KeepWorkDirs keeps working directories after attempts end.
 	KeepWorkDirs bool
@@ -76,6 +83,7 @@ type Executor struct {
 	cfg    Config
 	logger *slog.Logger
 	bootID string
+	spares *spares // recycled working directories
 
 	mu    sync.Mutex
 	procs map[string]*proc // by task ID, until Wait returns the result
@@ -90,8 +98,12 @@ type proc struct {
 	pid     int
 	pgid    int
 	workDir string
-	out     *switchWriter
-	pidfd   *os.File // nil if the kernel has no pidfds
+	// dirAttrs is what the working directory was made with, if it may be
+	// recycled (see spares).
+	dirAttrs   dirAttrs
+	recyclable bool
+	out        *switchWriter
+	pidfd      *os.File // nil if the kernel has no pidfds
 
 	mu        sync.Mutex
 	exited    bool // the main process has exited; pgid may be reused once reaped
@@ -121,6 +133,7 @@ func New(cfg Config) *Executor {
 		cfg:    cfg,
 		logger: cmp.Or(cfg.Logger, slog.Default()),
 		bootID: bootID(),
+		spares: newSpares(cfg.WorkRoot),
 		procs:  map[string]*proc{},
 	}
 }
@@ -163,7 +176,8 @@ func (e *Executor) Start(ctx context.Context, task *executor.Task) (*executor.Ha
 	if err != nil {
 		return nil, err
 	}
-	if err := makeWorkDir(e.cfg.WorkRoot, workDir, tmpDir, cred); err != nil {
+	attrs, recyclable, err := e.makeWorkDir(workDir, tmpDir, cred)
+	if err != nil {
 		return nil, fmt.Errorf("execprocess: task %s: %w", task.ID, err)
 	}
 
@@ -190,6 +204,9 @@ func (e *Executor) Start(ctx context.Context, task *executor.Task) (*executor.Ha
 		SysProcAttr: attr,
 		WaitDelay:   outputDrainDelay,
 	}
+	if null, err := devNull(); err == nil {
+		cmd.Stdin = null // else os/exec opens it
+	}
 	e.mu.Lock()
 	if _, dup := e.procs[task.ID]; dup {
 		e.mu.Unlock()
@@ -210,13 +227,15 @@ func (e *Executor) Start(ctx context.Context, task *executor.Task) (*executor.Ha
 	}
 
 	p := &proc{
-		taskID:  task.ID,
-		cmd:     cmd,
-		pid:     cmd.Process.Pid,
-		pgid:    cmd.Process.Pid, // Setpgid with Pgid 0
-		workDir: workDir,
-		out:     out,
-		done:    make(chan struct{}),
+		taskID:     task.ID,
+		cmd:        cmd,
+		pid:        cmd.Process.Pid,
+		pgid:       cmd.Process.Pid, // Setpgid with Pgid 0
+		workDir:    workDir,
+		dirAttrs:   attrs,
+		recyclable: recyclable,
+		out:        out,
+		done:       make(chan struct{}),
 	}
 	if pidfd >= 0 {
 		// Non-blocking first, so that os.NewFile registers it with the poller.
@@ -244,25 +263,52 @@ func (e *Executor) Start(ctx context.Context, task *executor.Task) (*executor.Ha
 	return &executor.Handle{TaskID: task.ID, Data: string(raw)}, nil
 }
 
-// makeWorkDir creates the attempt's directories, owned by the attempt's user.
-func makeWorkDir(root, workDir, tmpDir string, cred *syscall.Credential) error {
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return err
+// devNull is every attempt's stdin, opened once rather than by os/exec for
+// each attempt.
+var devNull = sync.OnceValues(func() (*os.File, error) { return os.Open(os.DevNull) })
+
+// makeWorkDir gives the attempt its directories, owned by the attempt's
+// user: recycled ones if it runs as the server's user and there are some
+// (see spares), else fresh ones. It reports whether they may be recycled
+// after the attempt, and with which attributes.
+func (e *Executor) makeWorkDir(workDir, tmpDir string, cred *syscall.Credential) (dirAttrs, bool, error) {
+	recycle := cred == nil && !e.cfg.KeepWorkDirs
+	if recycle {
+		e.spares.init()
+		attrs, ok, err := e.spares.take(workDir)
+		if ok || err != nil {
+			return attrs, ok, err
+		}
 	}
-	if err := os.Mkdir(workDir, 0o700); err != nil {
-		return err // EEXIST too: task IDs are unique per attempt
+	err := os.Mkdir(workDir, 0o700) // EEXIST too: task IDs are unique per attempt
+	if errors.Is(err, fs.ErrNotExist) {
+		// The first attempt, or WorkRoot was removed since.
+		if err := os.MkdirAll(e.cfg.WorkRoot, 0o755); err != nil {
+			return dirAttrs{}, false, err
+		}
+		err = os.Mkdir(workDir, 0o700)
+	}
+	if err != nil {
+		return dirAttrs{}, false, err
 	}
 	if err := os.Mkdir(tmpDir, 0o700); err != nil {
-		return err
+		return dirAttrs{}, false, err
 	}
 	if cred != nil {
 		for _, d := range []string{workDir, tmpDir} {
 			if err := os.Chown(d, int(cred.Uid), int(cred.Gid)); err != nil {
-				return err
+				return dirAttrs{}, false, err
 			}
 		}
 	}
-	return nil
+	if !recycle {
+		return dirAttrs{}, false, nil
+	}
+	var attrs dirAttrs
+	var werr, terr error
+	attrs.work, werr = statDir(workDir)
+	attrs.tmp, terr = statDir(tmpDir)
+	return attrs, werr == nil && terr == nil, nil
 }
 
 // startError classifies a cmd.Start failure: exec problems belong to the
@@ -305,6 +351,12 @@ func (e *Executor) reap(p *proc) {
 	if p.pidfd != nil {
 		p.pidfd.Close()
 	}
+	if waitErr == nil {
+		// The output's end means the rest of the group closed it, not that
+		// it has finished exiting: give it a moment, so that Wait returns
+		// once they are gone.
+		waitGroupGone(p.pgid, groupExitDelay)
+	}
 	switch {
 	case errors.Is(err, exec.ErrWaitDelay):
 		e.logger.Warn("execprocess: output still open after the attempt exited; a process left its group", "task_id", p.taskID)
@@ -312,7 +364,13 @@ func (e *Executor) reap(p *proc) {
 		e.logger.Warn("execprocess: wait", "task_id", p.taskID, "error", err)
 	}
 	p.result = exitResult(p.cmd.ProcessState)
-	e.removeWorkDir(p.taskID, p.workDir)
+	// Output still open (closed by WaitDelay; os/exec reports that only
+	// for a zero exit status) means a process left the group and may still
+	// use the directories: they are not for another attempt then.
+	escaped := !p.out.drained.Load()
+	if e.cfg.KeepWorkDirs || !p.recyclable || escaped || !e.spares.give(p.workDir, p.dirAttrs) {
+		e.removeWorkDir(p.taskID, p.workDir)
+	}
 	e.logger.Debug("execprocess: exited", "task_id", p.taskID, "pid", p.pid, "exit_code", p.result.ExitCode)
 	close(p.done)
 }
@@ -495,6 +553,8 @@ func (e *Executor) killGroupLogged(taskID string, pgid int) int {
 type switchWriter struct {
 	mu sync.Mutex
 	w  io.Writer
+	// drained: ReadFrom saw the end of the output, every writer closed it.
+	drained atomic.Bool
 }
 
 func (s *switchWriter) Write(b []byte) (int, error) {
@@ -507,6 +567,32 @@ func (s *switchWriter) Write(b []byte) (int, error) {
 	// copier so the pipe keeps draining.
 	_, _ = s.w.Write(b)
 	return len(b), nil
+}
+
+// copyBufs are the buffers of the output copiers (os/exec's io.Copy from
+// the pipe finds ReadFrom), so that an attempt does not allocate one.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// ReadFrom copies the attempt's output pipe to the Output.
+func (s *switchWriter) ReadFrom(r io.Reader) (int64, error) {
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
+	var n int64
+	for {
+		nr, err := r.Read(buf)
+		if nr > 0 {
+			_, _ = s.Write(buf[:nr])
+			n += int64(nr)
+		}
+		switch {
+		case err == io.EOF:
+			s.drained.Store(true)
+			return n, nil
+		case err != nil:
+			return n, err
+		}
+	}
 }
 
 func (s *switchWriter) set(w io.Writer) {

@@ -575,3 +575,15 @@ func TestManyConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestStdinIsDevNull: attempts read nothing, and never the server's stdin.
+func TestStdinIsDevNull(t *testing.T) {
+	t.Parallel()
+	b := setup(t, execprocess.Config{})
+	for range 2 {
+		task, out := newTask([]string{"sh", "-c", `readlink /proc/self/fd/0; cat; echo end`})
+		if res := b.run(t, task); res.ExitCode != 0 || out.String() != "/dev/null\nend\n" {
+			t.Errorf("exit %d, output %q", res.ExitCode, out.String())
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -21,8 +22,10 @@ type procStat struct {
 
 // readProcStat parses /proc/<pid>/stat. The command name (field 2) may
 // contain spaces and parentheses, so fields are counted from the last ')'.
+// It runs once per attempt: one open, one read, one close.
 func readProcStat(pid int) (procStat, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	var buf [1024]byte
+	b, err := readSmallFile("/proc/"+strconv.Itoa(pid)+"/stat", buf[:])
 	if err != nil {
 		return procStat{}, err
 	}
@@ -31,19 +34,63 @@ func readProcStat(pid int) (procStat, error) {
 		return procStat{}, fmt.Errorf("/proc/%d/stat: malformed", pid)
 	}
 	// After ')' come field 3 (state), 4 (ppid), 5 (pgrp), ... 22 (starttime).
-	fields := strings.Fields(string(b[i+1:]))
-	if len(fields) < 20 {
-		return procStat{}, fmt.Errorf("/proc/%d/stat: %d fields after the name", pid, len(fields))
+	var pgrp, start []byte
+	field := 2
+	for rest := b[i+1:]; len(rest) > 0 && field < 22; {
+		rest = bytes.TrimLeft(rest, " \n")
+		end := bytes.IndexAny(rest, " \n")
+		if end < 0 {
+			end = len(rest)
+		}
+		if end == 0 {
+			break
+		}
+		field++
+		switch field {
+		case 5:
+			pgrp = rest[:end]
+		case 22:
+			start = rest[:end]
+		}
+		rest = rest[end:]
 	}
-	pgid, err := strconv.Atoi(fields[5-3])
+	if start == nil {
+		return procStat{}, fmt.Errorf("/proc/%d/stat: %d fields", pid, field)
+	}
+	pgid, err := strconv.Atoi(string(pgrp))
 	if err != nil {
 		return procStat{}, fmt.Errorf("/proc/%d/stat: pgrp: %w", pid, err)
 	}
-	start, err := strconv.ParseUint(fields[22-3], 10, 64)
+	st, err := strconv.ParseUint(string(start), 10, 64)
 	if err != nil {
 		return procStat{}, fmt.Errorf("/proc/%d/stat: starttime: %w", pid, err)
 	}
-	return procStat{PGID: pgid, StartTime: start}, nil
+	return procStat{PGID: pgid, StartTime: st}, nil
+}
+
+// readSmallFile reads a /proc file in one read(2) into buf, which procfs
+// fills whole when it is large enough; a file that does not fit is read
+// with os.ReadFile.
+func readSmallFile(path string, buf []byte) ([]byte, error) {
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	var n int
+	for {
+		n, err = syscall.Read(fd, buf)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	syscall.Close(fd)
+	if err != nil {
+		return nil, &os.PathError{Op: "read", Path: path, Err: err}
+	}
+	if n == len(buf) {
+		return os.ReadFile(path)
+	}
+	return buf[:n], nil
 }
 
 // bootID identifies the current boot, so that a start time recorded before
@@ -172,4 +219,27 @@ func killGroup(pgid int, sig syscall.Signal) error {
 		return nil
 	}
 	return err
+}
+
+// waitGroupGone waits, up to limit, until process group pgid has no
+// processes left; it returns at once (one kill(2)) for a group that is
+// gone. The group's leader must be reaped already.
+func waitGroupGone(pgid int, limit time.Duration) bool {
+	if pgid <= 1 {
+		return false
+	}
+	var deadline time.Time
+	pause := 50 * time.Microsecond
+	for {
+		if syscall.Kill(-pgid, 0) != nil {
+			return true // ESRCH; or EPERM: not ours to wait for
+		}
+		if deadline.IsZero() {
+			deadline = time.Now().Add(limit)
+		} else if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(pause)
+		pause = min(2*pause, 5*time.Millisecond)
+	}
 }

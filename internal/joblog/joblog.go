@@ -21,6 +21,11 @@
 // Store's size cap (WithMaxStreamBytes): one last marker event says so and
 // further output is dropped.
 //
+// A stream's events are durable once the Writer that wrote them is closed:
+// Close fsyncs the file (and, the first time, its directory). A stream
+// that got no events is never synced: a power failure may take it away, or
+// leave its file without a header, which reads as an empty stream.
+//
 // One Store owns a directory; several processes must not write to the same
 // directory.
 package joblog
@@ -38,6 +43,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -83,6 +89,8 @@ type Store struct {
 	purging sync.Once     // StartPurging's loop is started once
 	done    chan struct{} // closed by Close: stops the purge loop
 	wg      sync.WaitGroup
+
+	syncs atomic.Int64 // fsyncs of stream files and their directories, for tests
 }
 
 type streamKey struct{ group, stream string }
@@ -137,7 +145,7 @@ func (s *Store) Close() error {
 	var errs []error
 	for k, sf := range s.streams {
 		sf.mu.Lock()
-		if err := sf.f.Sync(); err != nil {
+		if err := s.syncStream(sf); err != nil {
 			errs = append(errs, err)
 		}
 		if err := sf.f.Close(); err != nil {
@@ -182,15 +190,16 @@ func isAlnum(c byte) bool {
 // escapeName makes a name one safe file name: bytes other than letters,
 // digits, '-', '_' and non-leading '.' become %XX.
 func escapeName(name string) string {
-	var b strings.Builder
+	const hex = "0123456789ABCDEF"
+	b := make([]byte, 0, len(name)+16)
 	for i, c := range []byte(name) {
 		if isAlnum(c) || c == '-' || c == '_' || (c == '.' && i > 0) {
-			b.WriteByte(c)
+			b = append(b, c)
 		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
+			b = append(b, '%', hex[c>>4], hex[c&15])
 		}
 	}
-	return b.String()
+	return string(b)
 }
 
 func unescapeName(s string) (string, bool) {

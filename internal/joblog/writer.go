@@ -24,10 +24,17 @@ type streamFile struct {
 	size       int64 // bytes of complete lines
 	lastTS     int64 // last event's timestamp, so they never decrease
 	lastIngest int64
-	created    bool // the file was created by this Store: sync its directory
-	buf        []byte
-	maxBytes   int64       // size cap of the file; 0: unlimited
-	truncated  atomic.Bool // the cap was reached and the marker written
+	// dirty: events were written since the last fsync. Only events are
+	// worth one: a header alone (an empty stream) lost to a power failure
+	// is harmless, and a killed process loses nothing write(2) returned.
+	dirty bool
+	// dirUnsynced: the file's name may not be durable yet (this Store
+	// created the file, or opened it not knowing who created it), so the
+	// first fsync of events syncs the directory too.
+	dirUnsynced bool
+	buf         []byte
+	maxBytes    int64       // size cap of the file; 0: unlimited
+	truncated   atomic.Bool // the cap was reached and the marker written
 }
 
 // Writer appends output to a stream, one event per line. It is safe for
@@ -64,10 +71,7 @@ func (s *Store) Writer(group, stream string) (*Writer, error) {
 	}
 	sf := s.streams[key]
 	if sf == nil {
-		if err := s.ensureGroup(group); err != nil {
-			return nil, err
-		}
-		if sf, err = openStreamFile(path, s.nowMs(), s.maxStreamBytes); err != nil {
+		if sf, err = s.openStreamFile(group, path); err != nil {
 			return nil, fmt.Errorf("joblog: open %s %s: %w", group, stream, err)
 		}
 		sf.key = key
@@ -77,56 +81,88 @@ func (s *Store) Writer(group, stream string) (*Writer, error) {
 	return &Writer{store: s, sf: sf}, nil
 }
 
-// openStreamFile opens or creates a stream file for appending. A line torn
-// by a crash is cut off. maxBytes is the size cap (0: none).
-func openStreamFile(path string, now, maxBytes int64) (*streamFile, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, err
+// openStreamFile opens or creates a stream file for appending, creating
+// its group if needed. The caller holds s.mu. A new file (the usual case:
+// one stream per attempt) costs one open and the header's write: nothing
+// to read back, no directory to look up first. An existing one is checked:
+// a line torn by a crash is cut off.
+func (s *Store) openStreamFile(group, path string) (*streamFile, error) {
+	for attempt := 0; ; attempt++ {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE|os.O_EXCL, 0o644)
+		switch {
+		case err == nil:
+			sf := &streamFile{path: path, f: f, maxBytes: s.maxStreamBytes, dirUnsynced: true}
+			if err := sf.writeHeader(s.nowMs()); err != nil {
+				f.Close()
+				return nil, err
+			}
+			return sf, nil
+		case errors.Is(err, os.ErrExist):
+			return s.reopenStreamFile(path)
+		case errors.Is(err, os.ErrNotExist) && attempt == 0:
+			// No group directory yet.
+			if err := s.ensureGroup(group); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, err
+		}
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o644)
+}
+
+// reopenStreamFile opens an existing stream file for appending, cutting off
+// a line torn by a crash (or starting over if even the header is torn).
+func (s *Store) reopenStreamFile(path string) (*streamFile, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
 	if err != nil {
 		return nil, err
 	}
-	sf := &streamFile{path: path, f: f, maxBytes: maxBytes}
-	rf, err := openForRead(f)
-	if err != nil {
+	sf := &streamFile{path: path, f: f, maxBytes: s.maxStreamBytes, dirUnsynced: true}
+	fail := func(err error) (*streamFile, error) {
 		f.Close()
 		return nil, err
 	}
-	switch {
-	case rf.dataStart == 0:
-		// New (or its header never made it): start over with a header.
+	rf, err := openForRead(f)
+	if err != nil {
+		return fail(err)
+	}
+	if rf.dataStart == 0 {
+		// Its header never made it: start over with a header.
 		if rf.size > 0 {
 			if err := f.Truncate(0); err != nil {
-				f.Close()
-				return nil, err
+				return fail(err)
 			}
 		}
-		header := headerPrefix + strconv.FormatInt(now, 10) + "\n"
-		if _, err := f.WriteString(header); err != nil {
-			f.Close()
-			return nil, err
+		if err := sf.writeHeader(s.nowMs()); err != nil {
+			return fail(err)
 		}
-		sf.size, sf.created = int64(len(header)), true
-	default:
-		if rf.end < rf.size {
-			if err := f.Truncate(rf.end); err != nil {
-				f.Close()
-				return nil, err
-			}
-		}
-		sf.size = rf.end
-		if rf.end > rf.dataStart {
-			last, _, err := lastLine(f, rf.dataStart, rf.end)
-			if err != nil {
-				f.Close()
-				return nil, err
-			}
-			sf.lastTS, sf.lastIngest = last.Timestamp, last.IngestionTime
-			sf.truncated.Store(isTruncatedMarker(last.Message))
+		return sf, nil
+	}
+	if rf.end < rf.size {
+		if err := f.Truncate(rf.end); err != nil {
+			return fail(err)
 		}
 	}
+	sf.size = rf.end
+	if rf.end > rf.dataStart {
+		last, _, err := lastLine(f, rf.dataStart, rf.end)
+		if err != nil {
+			return fail(err)
+		}
+		sf.lastTS, sf.lastIngest = last.Timestamp, last.IngestionTime
+		sf.truncated.Store(isTruncatedMarker(last.Message))
+	}
 	return sf, nil
+}
+
+// writeHeader writes the header line of an empty file.
+func (sf *streamFile) writeHeader(now int64) error {
+	header := headerPrefix + strconv.FormatInt(now, 10) + "\n"
+	if _, err := sf.f.WriteString(header); err != nil {
+		return err
+	}
+	sf.size = int64(len(header))
+	return nil
 }
 
 // truncatedPrefix starts the marker event of a stream cut at its size cap.
@@ -180,6 +216,7 @@ func (sf *streamFile) append(events []event, now int64) error {
 	if cap(buf) <= 1<<20 {
 		sf.buf = buf
 	}
+	sf.dirty = true
 	if _, err := sf.f.Write(buf); err != nil {
 		// Do not leave half a line for the next append to run into.
 		_ = sf.f.Truncate(sf.size)
@@ -276,7 +313,8 @@ func splitPoint(b []byte) int {
 }
 
 // Close writes the partial line, if any, as a last event and syncs the
-// stream to disk. Writing after Close fails.
+// stream's events to disk (a stream without new events needs no sync).
+// Writing after Close fails.
 func (w *Writer) Close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -293,26 +331,18 @@ func (w *Writer) Close() error {
 	return errors.Join(errs...)
 }
 
-// release syncs a stream and closes it when its last Writer is done. The
-// syncs run outside the store's lock, so that streams of different jobs
-// ending together overlap their fsyncs instead of queueing behind one
-// another. (A new group directory's own entry is made durable by
-// ensureGroup.)
+// release syncs a stream's events and closes it when its last Writer is
+// done. A stream that got no events since it was last synced (such as the
+// empty stream of a job that printed nothing) is not synced: see
+// streamFile.dirty. The syncs run outside the store's lock, so that
+// streams of different jobs ending together overlap their fsyncs instead
+// of queueing behind one another. (A new group directory's own entry is
+// made durable by ensureGroup.)
 func (s *Store) release(sf *streamFile) error {
-	var errs []error
 	sf.mu.Lock()
-	if err := sf.f.Sync(); err != nil {
-		errs = append(errs, fmt.Errorf("joblog: sync %s: %w", sf.path, err))
-	}
-	created := sf.created
-	sf.created = false
+	err := s.syncStream(sf)
 	sf.mu.Unlock()
-	if created {
-		// Make the new file's name durable too.
-		if err := syncDir(filepath.Dir(sf.path)); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	errs := []error{err}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.streams[sf.key] != sf {
@@ -328,6 +358,27 @@ func (s *Store) release(sf *streamFile) error {
 		sf.mu.Unlock()
 	}
 	return errors.Join(errs...)
+}
+
+// syncStream makes the events written so far durable, with the file's
+// name if needed. sf.mu is held.
+func (s *Store) syncStream(sf *streamFile) error {
+	if !sf.dirty {
+		return nil
+	}
+	s.syncs.Add(1)
+	if err := sf.f.Sync(); err != nil {
+		return fmt.Errorf("joblog: sync %s: %w", sf.path, err)
+	}
+	sf.dirty = false
+	if sf.dirUnsynced {
+		s.syncs.Add(1)
+		if err := syncDir(filepath.Dir(sf.path)); err != nil {
+			return err
+		}
+		sf.dirUnsynced = false
+	}
+	return nil
 }
 
 func syncDir(dir string) error {
