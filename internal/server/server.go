@@ -360,16 +360,11 @@ func (c countingWriter) Write(p []byte) (int, error) {
 
 // lastLogTime is the time of the last event of a log stream, or zero.
 func (s *Server) lastLogTime(group, stream string) time.Time {
-	infos, err := s.logs.Streams(group, stream)
-	if err != nil {
+	in, err := s.logs.Stream(group, stream)
+	if err != nil || in.LastEventTimestamp <= 0 {
 		return time.Time{}
 	}
-	for _, in := range infos {
-		if in.Name == stream && in.LastEventTimestamp > 0 {
-			return time.UnixMilli(in.LastEventTimestamp)
-		}
-	}
-	return time.Time{}
+	return time.UnixMilli(in.LastEventTimestamp)
 }
 
 // callbackEnvIf is callbackEnv, or nothing when no address is reachable.
@@ -382,7 +377,7 @@ func callbackEnvIf(url, region string) []string {
 
 // processRunningDelay is how long the runner defers writing RUNNING for
 // the process executor (runner.Config.RunningDelay).
-const processRunningDelay = 5 * time.Millisecond
+const processRunningDelay = 10 * time.Millisecond
 
 func runningDelay(executor string) time.Duration {
 	if executor == "process" {
