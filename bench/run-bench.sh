@@ -14,7 +14,7 @@
 # job and a Docker container per job that runs, and would take hours):
 #   N        submit-throughput jobs, describe-list-latency jobs present (K),
 #            array-10k children, chain-10k length            (default 10000)
-#   E2E_N    e2e-throughput jobs                              (default 1000)
+#   E2E_N    e2e-throughput jobs, from 16 submitters         (default 5000)
 #   FANIN_W  fan-in width                                     (default 1000)
 #   SAMPLES  latency samples (M)                              (default 200)
 #   Q        queued-1m jobs (Gantry only)                     (default 1000000)
@@ -47,7 +47,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 N=${N:-10000}
-E2E_N=${E2E_N:-1000}
+E2E_N=${E2E_N:-5000}
 FANIN_W=${FANIN_W:-1000}
 SAMPLES=${SAMPLES:-200}
 Q=${Q:-1000000}
@@ -117,10 +117,15 @@ stop_servers() {
 trap stop_servers EXIT
 
 start_gantry() { # start_gantry NAME [extra server flags]: a fresh server and data dir
+  # The data directories stay until the run is over: on ext4 without a
+  # journal (this machine's disk), creating files and directories gets
+  # slower for a minute or more after many deletions (the allocator skips
+  # recently deleted inodes), and a scenario would pay for the previous
+  # one's cleanup. Clean $OUT afterwards.
   local name=$1; shift
   GPORT=$(free_port)
   GURL=http://127.0.0.1:$GPORT
-  rm -rf "$OUT/gantry-data-$name"
+  [ -e "$OUT/gantry-data-$name" ] && die "$OUT/gantry-data-$name exists: use a fresh OUT"
   "$OUT/bin/gantry" server --executor process --addr "127.0.0.1:$GPORT" --data-dir "$OUT/gantry-data-$name" "$@" \
     2>"$OUT/gantry-$name.log" &
   GPID=$!
@@ -179,8 +184,8 @@ scenario_args() {
   case $s/$t in
     submit-throughput/gantry) echo "-jobs $N" ;;
     submit-throughput/moto) echo "-jobs $MOTO_N" ;;
-    e2e-throughput/gantry) echo "-jobs $E2E_N -submit-clients 4" ;;
-    e2e-throughput/moto) echo "-jobs $MOTO_RUN_N -submit-clients 4" ;;
+    e2e-throughput/gantry) echo "-jobs $E2E_N -submit-clients 16" ;;
+    e2e-throughput/moto) echo "-jobs $MOTO_RUN_N -submit-clients 16" ;;
     submit-latency/gantry) echo "-samples $SAMPLES -latency-poll 1ms" ;;
     submit-latency/moto) echo "-samples $MOTO_SAMPLES -latency-poll 20ms" ;;
     describe-list-latency/gantry) echo "-jobs $N -submit-clients 16 -samples $SAMPLES" ;;
