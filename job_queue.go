@@ -1,6 +1,9 @@
 package gantry
 
-import "slices"
+import (
+	"maps"
+	"slices"
+)
 
 // Queue limits.
 const (
@@ -25,6 +28,16 @@ type JobQueue struct {
 	JobQueueType             string                    `json:"jobQueueType,omitempty"`
 	Tags                     map[string]string         `json:"tags,omitempty"`
 	JobStateTimeLimitActions []JobStateTimeLimitAction `json:"jobStateTimeLimitActions,omitempty"`
+}
+
+// Clone returns a deep copy of q.
+func (q *JobQueue) Clone() *JobQueue {
+	c := *q
+	c.ComputeEnvironmentOrder = slices.Clone(q.ComputeEnvironmentOrder)
+	c.ServiceEnvironmentOrder = slices.Clone(q.ServiceEnvironmentOrder)
+	c.Tags = maps.Clone(q.Tags)
+	c.JobStateTimeLimitActions = slices.Clone(q.JobStateTimeLimitActions)
+	return &c
 }
 
 // ComputeEnvironmentOrder places a compute environment in a queue's order.

@@ -119,6 +119,10 @@ type Tx interface {
 	JobGetMany(ctx context.Context, ids []string) ([]*gantry.Job, error)
 	// JobInsert stores a new job and the dependency edges of job.Deps.
 	JobInsert(ctx context.Context, job *gantry.Job) error
+	// JobInsertEncoded is JobInsert for a caller that has already encoded
+	// the job: SubmitJob encodes it before its transaction, off the single
+	// writer, and writes the same bytes into the job's event.
+	JobInsertEncoded(ctx context.Context, params *JobInsertEncodedParams) error
 	// JobInsertMany stores several new jobs (array children) at once.
 	JobInsertMany(ctx context.Context, jobs []*gantry.Job) error
 	// JobList returns jobs matching every set field of params.
@@ -303,6 +307,13 @@ type JobUpdateParams struct {
 	// Detail is json.Marshal(Job), if the caller already has it (the
 	// transition that also writes it into an event); nil: the store
 	// encodes Job.
+	Detail []byte
+}
+
+// JobInsertEncodedParams is a new job and its document.
+type JobInsertEncodedParams struct {
+	Job *gantry.Job
+	// Detail is json.Marshal(Job); nil: the store encodes Job.
 	Detail []byte
 }
 

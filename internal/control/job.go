@@ -3,7 +3,9 @@ package control
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -78,7 +80,20 @@ func (s *Service) submitJob(ctx context.Context, in *gantry.SubmitJobInput, id s
 	if def.ContainerProperties == nil {
 		return nil, gantry.ClientErrorf("jobDefinition: %s has no containerProperties", def.JobDefinitionArn)
 	}
-	var job *gantry.Job
+	// The job is built and encoded before the transaction, off the single
+	// writer, which then only checks the queue and the dependencies and
+	// inserts it.
+	job := s.newJob(id, in, s.cfg.ARN.ARN(gantry.ResourceJobQueue, queueName), def)
+	if len(job.Deps) == 0 && !job.IsArrayParent() {
+		// Nothing to wait for: the job is RUNNABLE at once, as the
+		// scheduler's promote phase would make it, without a second write
+		// of the job and a scheduler round trip.
+		job.Status = gantry.JobStatusRunnable
+	}
+	detail, err := json.Marshal(job)
+	if err != nil {
+		return nil, internal("submit job", err)
+	}
 	err = s.cfg.Store.InTx(ctx, func(ctx context.Context, tx store.Tx) error {
 		q, err := tx.JobQueueGet(ctx, queueName)
 		if err != nil {
@@ -101,17 +116,15 @@ func (s *Service) submitJob(ctx context.Context, in *gantry.SubmitJobInput, id s
 		if err := checkDependencies(ctx, tx, in.DependsOn, arraySize); err != nil {
 			return err
 		}
-		job = s.newJob(id, in, q, def)
-		if len(job.Deps) == 0 && !job.IsArrayParent() {
-			// Nothing to wait for: the job is RUNNABLE at once, as the
-			// scheduler's promote phase would make it, without a second
-			// write of the job and a scheduler round trip.
-			job.Status = gantry.JobStatusRunnable
+		doc := detail
+		if job.JobQueue != q.JobQueueArn {
+			// Not expected: queue ARNs are built the same way.
+			job.JobQueue, doc = q.JobQueueArn, nil
 		}
-		if err := tx.JobInsert(ctx, job); err != nil {
+		if err := tx.JobInsertEncoded(ctx, &store.JobInsertEncodedParams{Job: job, Detail: doc}); err != nil {
 			return err
 		}
-		return s.tr.Inserted(ctx, tx, job)
+		return s.tr.InsertedEncoded(ctx, tx, job, doc)
 	})
 	if err != nil {
 		return nil, internal("submit job", err)
@@ -187,7 +200,7 @@ func checkDependencies(ctx context.Context, tx store.Tx, deps []gantry.JobDepend
 	return nil
 }
 
-func (s *Service) newJob(id string, in *gantry.SubmitJobInput, q *gantry.JobQueue, def *gantry.JobDefinition) *gantry.Job {
+func (s *Service) newJob(id string, in *gantry.SubmitJobInput, queueArn string, def *gantry.JobDefinition) *gantry.Job {
 	params := gantry.MergeTags(def.Parameters, in.Parameters) // same merge rule: submit wins
 	container := gantry.MergeContainer(def.ContainerProperties, in.ContainerOverrides, params)
 	res := container.Resources()
@@ -198,14 +211,14 @@ func (s *Service) newJob(id string, in *gantry.SubmitJobInput, q *gantry.JobQueu
 		JobArn:               s.cfg.ARN.ARN(gantry.ResourceJob, id),
 		JobName:              in.JobName,
 		JobID:                id,
-		JobQueue:             q.JobQueueArn,
+		JobQueue:             queueArn,
 		Status:               gantry.JobStatusSubmitted,
 		ShareIdentifier:      in.ShareIdentifier,
 		SchedulingPriority:   def.SchedulingPriority,
 		Attempts:             []gantry.AttemptDetail{},
 		CreatedAt:            s.nowMillis(),
 		RetryStrategy:        def.RetryStrategy,
-		DependsOn:            in.DependsOn,
+		DependsOn:            slices.Clone(in.DependsOn), // its ids are normalized below
 		JobDefinition:        def.JobDefinitionArn,
 		Parameters:           params,
 		Container:            &gantry.ContainerDetail{ContainerProperties: *container},

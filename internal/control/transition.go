@@ -117,6 +117,12 @@ func (t *Transitioner) Passing(ctx context.Context, tx store.Tx, job *gantry.Job
 // emits the state change event of that transition. Metrics hooks are the
 // caller's, after commit.
 func (t *Transitioner) Inserted(ctx context.Context, tx store.Tx, job *gantry.Job) error {
+	return t.InsertedEncoded(ctx, tx, job, nil)
+}
+
+// InsertedEncoded is Inserted with the job's document already encoded
+// (json.Marshal(job)); nil: encoded here if an event is written.
+func (t *Transitioner) InsertedEncoded(ctx context.Context, tx store.Tx, job *gantry.Job, detail []byte) error {
 	if job.Status == gantry.JobStatusSubmitted {
 		return nil
 	}
@@ -127,6 +133,9 @@ func (t *Transitioner) Inserted(ctx context.Context, tx store.Tx, job *gantry.Jo
 		"from", string(gantry.JobStatusSubmitted), "to", string(job.Status), "reason", job.StatusReason)
 	if !t.events() {
 		return nil
+	}
+	if detail != nil {
+		return t.emitDetail(ctx, tx, detail, DetailTypeJobStateChange, []string{job.JobArn})
 	}
 	return t.emit(ctx, tx, job, DetailTypeJobStateChange, []string{job.JobArn})
 }

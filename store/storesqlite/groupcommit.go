@@ -32,6 +32,7 @@ var errClosed = errors.New("storesqlite: store is closed")
 // natively, so storepg will not need it.
 type committer struct {
 	w        *dbHandle
+	queues   *queueCache // for the transactions' queriers
 	maxBatch int
 	reqs     chan *txRequest
 	quit     chan struct{}
@@ -167,7 +168,7 @@ func (c *committer) run(batch []*txRequest) {
 		return
 	}
 	h := &txHandle{tx: tx, stmts: c.w.stmts}
-	q := &querier{read: h, write: h}
+	q := &querier{read: h, write: h, queues: c.queues}
 	ok := 0 // callbacks whose writes are to be committed
 	var fatal error
 	for i, r := range batch {

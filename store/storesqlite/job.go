@@ -78,7 +78,12 @@ func (q *querier) JobGetMany(ctx context.Context, ids []string) ([]*gantry.Job, 
 }
 
 func (q *querier) JobInsert(ctx context.Context, job *gantry.Job) error {
-	args, err := jobArgs(job)
+	return q.JobInsertEncoded(ctx, &store.JobInsertEncodedParams{Job: job})
+}
+
+func (q *querier) JobInsertEncoded(ctx context.Context, params *store.JobInsertEncodedParams) error {
+	job := params.Job
+	args, err := jobArgsDetail(job, params.Detail)
 	if err == nil {
 		_, err = q.write.exec(ctx, jobInsert, args...)
 	}

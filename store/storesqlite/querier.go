@@ -14,6 +14,8 @@ import (
 type querier struct {
 	read  handle
 	write handle
+	// queues is the store's decoded job queues (nil: decode every time).
+	queues *queueCache
 }
 
 // handle runs SQL on a pool or a transaction. Queries listed in readQueries

@@ -152,7 +152,11 @@ func (q *querier) JobQueueDelete(ctx context.Context, name string) error {
 }
 
 func (q *querier) JobQueueGet(ctx context.Context, name string) (*gantry.JobQueue, error) {
-	jq, err := getDoc[gantry.JobQueue](ctx, q.read, jobQueueGet, name)
+	var detail string
+	if err := q.read.queryRow(ctx, jobQueueGet, name).Scan(&detail); err != nil {
+		return nil, wrap(err, "get job queue %q", name)
+	}
+	jq, err := q.queues.decode(name, detail)
 	return jq, wrap(err, "get job queue %q", name)
 }
 

@@ -128,8 +128,10 @@ func Open(ctx context.Context, cfg Config) (_ *Store, err error) {
 		return nil, err
 	}
 	s.reader.dynamic = &dynamicStmts{}
-	s.querier = querier{read: s.reader, write: s.writer}
+	queues := &queueCache{}
+	s.querier = querier{read: s.reader, write: s.writer, queues: queues}
 	s.commits = startCommitter(s.writer, cfg.MaxBatch)
+	s.commits.queues = queues
 	logger.InfoContext(ctx, "storesqlite: opened", slog.String("path", cfg.Path), slog.Int("schema_version", len(migrations)))
 	return s, nil
 }

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"encoding/json"
 	"maps"
 	"slices"
 	"testing"
@@ -31,6 +32,29 @@ func exerciseJobs(t *testing.T, newTx newTxFunc) {
 			got, err = tx.JobGet(ctx, "minimal")
 			require.NoError(t, err)
 			require.Equal(t, minimal, got)
+		})
+
+		t.Run("InsertEncoded", func(t *testing.T) {
+			t.Parallel()
+			tx, ctx := newTx(t), t.Context()
+			want := fullJob()
+			detail, err := json.Marshal(want)
+			require.NoError(t, err)
+			require.NoError(t, tx.JobInsertEncoded(ctx, &store.JobInsertEncodedParams{Job: want, Detail: detail}))
+			got, err := tx.JobGet(ctx, want.JobID)
+			require.NoError(t, err)
+			require.Equal(t, want, got)
+			// Without a document the store encodes the job; dependency
+			// edges are stored either way.
+			dep := Job(func(j *gantry.Job) { j.Deps = []string{want.JobID} })
+			require.NoError(t, tx.JobInsertEncoded(ctx, &store.JobInsertEncodedParams{Job: dep}))
+			got, err = tx.JobGet(ctx, dep.JobID)
+			require.NoError(t, err)
+			require.Equal(t, dep, got)
+			dependents, err := tx.JobDependentList(ctx, want.JobID)
+			require.NoError(t, err)
+			require.Len(t, dependents, 1)
+			require.Equal(t, dep.JobID, dependents[0].JobID)
 		})
 
 		t.Run("InsertDuplicateIsAlreadyExists", func(t *testing.T) {
