@@ -12,7 +12,8 @@
 #
 # Sizes (Gantry; moto gets the MOTO_* sizes, because it runs a thread per
 # job and a Docker container per job that runs, and would take hours):
-#   N        submit-throughput jobs, describe-list-latency jobs present (K),
+#   SUBMIT_N submit-throughput jobs                          (default 30000)
+#   N        describe-list-latency jobs present (K),
 #            array-10k children, chain-10k length            (default 10000)
 #   E2E_N    e2e-throughput jobs, from 16 submitters         (default 5000)
 #   FANIN_W  fan-in width                                     (default 1000)
@@ -20,7 +21,7 @@
 #   Q        queued-1m jobs (Gantry only)                     (default 1000000)
 #   QUEUED_SAMPLES  probe jobs after the fill                 (default 20)
 #   MOTO_N (200) MOTO_RUN_N (20: e2e, array) MOTO_CHAIN (5) MOTO_FANIN (10) MOTO_SAMPLES (10)
-#   MAX_VCPUS (4) and VCPU (0.25): the runnable environment, 16 jobs at once
+#   MAX_VCPUS (8) and VCPU (0.25): the runnable environment, 32 jobs at once
 # SubmitJob client (gantrybench -submit-client; both clients send the same
 # SigV4-signed rest-json request, and the report's mode names the client):
 #   THROUGHPUT_CLIENTS  clients submit-throughput runs with, each at 1 and 16
@@ -47,6 +48,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 N=${N:-10000}
+SUBMIT_N=${SUBMIT_N:-30000}
 E2E_N=${E2E_N:-5000}
 FANIN_W=${FANIN_W:-1000}
 SAMPLES=${SAMPLES:-200}
@@ -57,7 +59,7 @@ MOTO_RUN_N=${MOTO_RUN_N:-20}
 MOTO_CHAIN=${MOTO_CHAIN:-5}
 MOTO_FANIN=${MOTO_FANIN:-10}
 MOTO_SAMPLES=${MOTO_SAMPLES:-10}
-MAX_VCPUS=${MAX_VCPUS:-4}
+MAX_VCPUS=${MAX_VCPUS:-8}
 VCPU=${VCPU:-0.25}
 REPS=${REPS:-3}
 MOTO=${MOTO:-1}
@@ -160,7 +162,7 @@ start_moto() { # start_moto NAME: a fresh moto, with the IAM role, subnet and se
     echo "docker engine: $(docker version --format '{{.Server.Version}}')"
   echo "gantry commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
     "($(git status --porcelain 2>/dev/null | wc -l) files changed in the working tree)"
-  echo "sizes: N=$N E2E_N=$E2E_N FANIN_W=$FANIN_W SAMPLES=$SAMPLES Q=$Q QUEUED_SAMPLES=$QUEUED_SAMPLES" \
+  echo "sizes: SUBMIT_N=$SUBMIT_N N=$N E2E_N=$E2E_N FANIN_W=$FANIN_W SAMPLES=$SAMPLES Q=$Q QUEUED_SAMPLES=$QUEUED_SAMPLES" \
     "MOTO_N=$MOTO_N MOTO_RUN_N=$MOTO_RUN_N MOTO_CHAIN=$MOTO_CHAIN MOTO_FANIN=$MOTO_FANIN MOTO_SAMPLES=$MOTO_SAMPLES" \
     "MAX_VCPUS=$MAX_VCPUS VCPU=$VCPU REPS=$REPS"
   echo "submit clients: submit-throughput: $THROUGHPUT_CLIENTS; other scenarios: $SUBMIT_CLIENT"
@@ -182,7 +184,7 @@ bench() { # bench TAG ARGS...: one run; a failure is recorded, not fatal
 scenario_args() {
   local s=$1 t=$2
   case $s/$t in
-    submit-throughput/gantry) echo "-jobs $N" ;;
+    submit-throughput/gantry) echo "-jobs $SUBMIT_N" ;;
     submit-throughput/moto) echo "-jobs $MOTO_N" ;;
     e2e-throughput/gantry) echo "-jobs $E2E_N -submit-clients 16" ;;
     e2e-throughput/moto) echo "-jobs $MOTO_RUN_N -submit-clients 16" ;;
