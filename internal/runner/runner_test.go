@@ -40,15 +40,22 @@ type nopCloser struct{ io.Writer }
 
 func (nopCloser) Close() error { return nil }
 
-func (b *testBundle) runner(t *testing.T) *Runner {
+func (b *testBundle) runner(t *testing.T) *Runner { return b.runnerWith(t, nil) }
+
+// runnerWith is runner with mod applied to the configuration.
+func (b *testBundle) runnerWith(t *testing.T, mod func(*Config)) *Runner {
 	t.Helper()
-	r := New(Config{
+	cfg := Config{
 		Store: b.store, Executor: b.exec, Transitioner: b.tr,
 		ARN:     gantry.ARNBuilder{Region: "us-east-1", AccountID: "000000000000"},
 		OpenLog: func(group, stream string) (io.WriteCloser, error) { return nopCloser{io.Discard}, nil },
 		NodeID:  "i-0123456789abcdef0", StopGrace: 200 * time.Millisecond,
 		Logger: slog.New(slog.DiscardHandler),
-	})
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	r := New(cfg)
 	t.Cleanup(r.Close)
 	return r
 }

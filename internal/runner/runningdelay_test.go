@@ -3,8 +3,6 @@ package runner
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -24,21 +22,14 @@ func TestRunningDelay(t *testing.T) {
 	t.Parallel()
 	newRunner := func(t *testing.T, b *testBundle, delay time.Duration, started *[]string, mu *sync.Mutex) *Runner {
 		b.tr.Events = true
-		r := New(Config{
-			Store: b.store, Executor: b.exec, Transitioner: b.tr,
-			ARN:     gantry.ARNBuilder{Region: "us-east-1", AccountID: "000000000000"},
-			OpenLog: func(group, stream string) (io.WriteCloser, error) { return nopCloser{io.Discard}, nil },
-			NodeID:  "i-0123456789abcdef0", StopGrace: 200 * time.Millisecond,
-			Logger:       slog.New(slog.DiscardHandler),
-			RunningDelay: delay,
-			OnStarted: func(j *gantry.Job) {
+		return b.runnerWith(t, func(c *Config) {
+			c.RunningDelay = delay
+			c.OnStarted = func(j *gantry.Job) {
 				mu.Lock()
 				*started = append(*started, string(j.Status))
 				mu.Unlock()
-			},
+			}
 		})
-		t.Cleanup(r.Close)
-		return r
 	}
 	statuses := func(t *testing.T, b *testBundle) []string {
 		evs, err := b.store.EventList(context.Background(), &store.EventListParams{Limit: 100})

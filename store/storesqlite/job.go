@@ -196,11 +196,8 @@ func (q *querier) JobUpdate(ctx context.Context, params *store.JobUpdateParams) 
 	return fmt.Errorf("storesqlite: update job %q from %s: %w", job.JobID, params.FromStatus, gantry.ErrConflict)
 }
 
-// jobArgs binds ?1..?24 of jobInsert and jobUpdate.
-func jobArgs(job *gantry.Job) ([]any, error) { return jobArgsDetail(job, nil) }
-
-// jobArgsDetail is jobArgs with the document already encoded (nil: encode
-// it here).
+// jobArgsDetail binds ?1..?24 of jobInsert and jobUpdate, with the job's
+// document already encoded (nil: encode it here).
 func jobArgsDetail(job *gantry.Job, encoded []byte) ([]any, error) {
 	var detail string
 	if encoded != nil {
