@@ -5,13 +5,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // Working directories are cheap to recycle and dear to make: on ext4 a
@@ -80,7 +81,6 @@ func newSpares(workRoot string) *spares {
 		workRoot: workRoot,
 		root:     filepath.Join(workRoot, spareDirName),
 		prefix:   strconv.Itoa(os.Getpid()) + "." + strconv.FormatInt(n, 10) + ".",
-		off:      sysRenameat2 == 0,
 	}
 }
 
@@ -270,35 +270,8 @@ func indexZero(b []byte) int {
 	return -1
 }
 
-// sysRenameat2 is renameat2(2)'s number, which package syscall does not
-// have for every architecture; 0 where unknown (no pool then).
-var sysRenameat2 = map[string]uintptr{
-	"amd64": 316, "386": 353, "arm64": 276, "arm": 382, "riscv64": 276,
-	"loong64": 276, "ppc64le": 357, "ppc64": 357, "s390x": 347,
-}[runtime.GOARCH]
-
-const renameNoReplaceFlag = 0x1 // RENAME_NOREPLACE
-
 // renameNoReplace renames from to an absent to, failing with EEXIST
 // instead of replacing an empty directory there as rename(2) would.
 func renameNoReplace(from, to string) error {
-	if sysRenameat2 == 0 {
-		return syscall.ENOSYS
-	}
-	fromp, err := syscall.BytePtrFromString(from)
-	if err != nil {
-		return err
-	}
-	top, err := syscall.BytePtrFromString(to)
-	if err != nil {
-		return err
-	}
-	const atFDCWD = -100
-	atCWD := atFDCWD
-	_, _, errno := syscall.Syscall6(sysRenameat2, uintptr(atCWD), uintptr(unsafe.Pointer(fromp)),
-		uintptr(atCWD), uintptr(unsafe.Pointer(top)), renameNoReplaceFlag, 0)
-	if errno != 0 {
-		return errno
-	}
-	return nil
+	return unix.Renameat2(unix.AT_FDCWD, from, unix.AT_FDCWD, to, unix.RENAME_NOREPLACE)
 }
