@@ -393,14 +393,10 @@ func (h *Handler) updateConnection(ctx context.Context, in *connectionInput) (an
 	if in.InvocationConnectivityParameters != nil {
 		return nil, validationf("Parameter InvocationConnectivityParameters is not supported: Gantry connections reach public or local endpoints directly.")
 	}
-	var c *gantry.Connection
-	err = h.cfg.Store.InTx(ctx, func(ctx context.Context, tx store.Tx) error {
-		var err error
-		if c, err = h.getConnection(ctx, tx, name); err != nil {
-			return err
-		}
+	return h.changeConnection(ctx, name, func(ctx context.Context, tx store.Tx, c *gantry.Connection) error {
 		typ := c.AuthorizationType
 		if in.AuthorizationType != nil {
+			var err error
 			if typ, err = checkAuthType(in.AuthorizationType); err != nil {
 				return err
 			}
@@ -416,8 +412,21 @@ func (h *Handler) updateConnection(ctx context.Context, in *connectionInput) (an
 		now := epochSeconds(h.ms())
 		c.LastModifiedTime, c.LastAuthorizedTime = now, now
 		c.ConnectionState, c.StateReason = gantry.ConnectionStateAuthorized, ""
-		if err := tx.ConnectionUpdate(ctx, c); err != nil {
-			return fmt.Errorf("update connection %s: %w", name, err)
+		return tx.ConnectionUpdate(ctx, c)
+	})
+}
+
+// changeConnection reads connection name, lets change modify (or delete)
+// it in the same transaction, and answers with its state as change left it.
+func (h *Handler) changeConnection(ctx context.Context, name string, change func(ctx context.Context, tx store.Tx, c *gantry.Connection) error) (any, error) {
+	var c *gantry.Connection
+	err := h.cfg.Store.InTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		var err error
+		if c, err = h.getConnection(ctx, tx, name); err != nil {
+			return err
+		}
+		if err := change(ctx, tx, c); err != nil {
+			return fmt.Errorf("connection %s: %w", name, err) // API errors stay visible to errors.As
 		}
 		return nil
 	})
@@ -435,22 +444,9 @@ func (h *Handler) deleteConnection(ctx context.Context, in *nameInput) (any, err
 	}
 	// AWS documents no refusal while API destinations use the connection;
 	// their deliveries then fail until the connection is recreated.
-	var c *gantry.Connection
-	err = h.cfg.Store.InTx(ctx, func(ctx context.Context, tx store.Tx) error {
-		var err error
-		if c, err = h.getConnection(ctx, tx, name); err != nil {
-			return err
-		}
-		if err := tx.ConnectionDelete(ctx, name); err != nil {
-			return fmt.Errorf("delete connection %s: %w", name, err)
-		}
-		return nil
+	return h.changeConnection(ctx, name, func(ctx context.Context, tx store.Tx, _ *gantry.Connection) error {
+		return tx.ConnectionDelete(ctx, name)
 	})
-	if err != nil {
-		return nil, err
-	}
-	h.rulesChanged()
-	return stateOut(c), nil
 }
 
 func (h *Handler) deauthorizeConnection(ctx context.Context, in *nameInput) (any, error) {
@@ -458,24 +454,11 @@ func (h *Handler) deauthorizeConnection(ctx context.Context, in *nameInput) (any
 	if err != nil {
 		return nil, err
 	}
-	var c *gantry.Connection
-	err = h.cfg.Store.InTx(ctx, func(ctx context.Context, tx store.Tx) error {
-		var err error
-		if c, err = h.getConnection(ctx, tx, name); err != nil {
-			return err
-		}
+	return h.changeConnection(ctx, name, func(ctx context.Context, tx store.Tx, c *gantry.Connection) error {
 		c.ConnectionState, c.StateReason = gantry.ConnectionStateDeauthorized, "Deauthorized by DeauthorizeConnection; UpdateConnection authorizes it again."
 		c.LastModifiedTime = epochSeconds(h.ms())
-		if err := tx.ConnectionUpdate(ctx, c); err != nil {
-			return fmt.Errorf("update connection %s: %w", name, err)
-		}
-		return nil
+		return tx.ConnectionUpdate(ctx, c)
 	})
-	if err != nil {
-		return nil, err
-	}
-	h.rulesChanged()
-	return stateOut(c), nil
 }
 
 type listConnectionsInput struct {
