@@ -72,43 +72,19 @@ SCENARIOS=${SCENARIOS:-$ALL}
 OUT=${OUT:-$(mktemp -d /tmp/gantrybench-api.XXXXXX)}
 IMAGE=gantry-test/busybox:latest
 
-log() { printf '==> %s\n' "$*" >&2; }
-die() { echo "run-bench: $*" >&2; exit 1; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_for() { # wait_for WHAT CMD...: retry CMD for up to 30s
-  local what=$1; shift
-  for _ in $(seq 1 60); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.5
-  done
-  die "$what did not come up"
-}
+SCRIPT=run-bench
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 mkdir -p "$OUT/bin"
 command -v go >/dev/null || die "go is required"
 if [ "$MOTO" = 1 ]; then
   command -v aws >/dev/null || die "the aws CLI is required for moto (pip install awscli), or set MOTO=0"
   python3 -c 'import moto.server' 2>/dev/null || die "python3 with moto[server] is required, or set MOTO=0"
-  if ! docker version >/dev/null 2>&1; then
-    command -v dockerd >/dev/null || die "moto runs jobs in Docker: no engine answers and dockerd is not installed (or set MOTO=0)"
-    log "starting dockerd"
-    nohup dockerd >"$OUT/dockerd.log" 2>&1 &
-    wait_for dockerd docker version
-  fi
-  if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
-    log "building $IMAGE FROM scratch with /bin/busybox"
-    ctx=$(mktemp -d)
-    cp /bin/busybox "$ctx/busybox"
-    printf 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\nENV PATH=/bin\n' >"$ctx/Dockerfile"
-    DOCKER_BUILDKIT=0 docker build -q -t "$IMAGE" "$ctx" >/dev/null
-    rm -rf "$ctx"
-  fi
+  docker_with_image
 fi
 
-log "building gantry and gantrybench into $OUT/bin"
-go build -o "$OUT/bin/gantry" ./cmd/gantry
-go build -o "$OUT/bin/gantrybench" ./bench/cmd/gantrybench
-GB="$OUT/bin/gantrybench"
+build_binaries
 
 GPID= MPID=
 stop_servers() {

@@ -32,42 +32,18 @@ MEMORY=512
 # limit without swap. The "docker-run-spec" target runs docker run with it.
 SPEC_ARGS="--init --cpus $VCPU --memory ${MEMORY}m --memory-swap ${MEMORY}m"
 
-log() { printf '==> %s\n' "$*" >&2; }
-die() { echo "run-docker-bench: $*" >&2; exit 1; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_for() { # wait_for WHAT CMD...: retry CMD for up to 30s
-  local what=$1; shift
-  for _ in $(seq 1 60); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.5
-  done
-  die "$what did not come up"
-}
+SCRIPT=run-docker-bench
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 mkdir -p "$OUT/bin"
 command -v go >/dev/null || die "go is required"
 command -v aws >/dev/null || die "the aws CLI is required (pip install awscli)"
 python3 -c 'import moto.server' 2>/dev/null || die "python3 with moto[server] is required"
 
-if ! docker version >/dev/null 2>&1; then
-  command -v dockerd >/dev/null || die "no Docker engine answers and dockerd is not installed"
-  log "starting dockerd"
-  nohup dockerd >"$OUT/dockerd.log" 2>&1 &
-  wait_for dockerd docker version
-fi
-if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
-  log "building $IMAGE FROM scratch with /bin/busybox"
-  ctx=$(mktemp -d)
-  cp /bin/busybox "$ctx/busybox"
-  printf 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\nENV PATH=/bin\n' >"$ctx/Dockerfile"
-  DOCKER_BUILDKIT=0 docker build -q -t "$IMAGE" "$ctx" >/dev/null
-  rm -rf "$ctx"
-fi
+docker_with_image
 
-log "building gantry and gantrybench into $OUT/bin"
-go build -o "$OUT/bin/gantry" ./cmd/gantry
-go build -o "$OUT/bin/gantrybench" ./bench/cmd/gantrybench
-GB="$OUT/bin/gantrybench"
+build_binaries
 
 pids=()
 cleanup() {
