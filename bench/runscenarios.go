@@ -88,25 +88,34 @@ func (r *run) recordRun(start, end time.Time, lastStop int64, by map[string]type
 	}
 }
 
+// submitArray creates the runnable environment and submits one array job
+// of N trivial children; start is when the SubmitJob call was sent.
+func (r *run) submitArray(ctx context.Context) (env *Env, out *batch.SubmitJobOutput, start time.Time, err error) {
+	n := r.cfg.N
+	if n < 2 || n > 10000 {
+		return nil, nil, start, fmt.Errorf("an array job has 2 to 10,000 children, not %d", n)
+	}
+	if env, err = r.runEnv(ctx); err != nil {
+		return nil, nil, start, err
+	}
+	start = time.Now()
+	in := jobInput(env, r.cfg.Env.Prefix+"-array")
+	in.ArrayProperties = &types.ArrayProperties{Size: aws.Int32(int32(n))}
+	if out, err = r.cfg.Submitter.SubmitJob(ctx, in); err != nil {
+		return nil, nil, start, fmt.Errorf("SubmitJob (array of %d): %w", n, err)
+	}
+	return env, out, start, nil
+}
+
 // arrayRun submits one array job of N trivial children: the SubmitJob
 // call's latency, and the time to all children finished.
 func arrayRun(ctx context.Context, r *run) error {
 	cfg := r.cfg
 	r.res.Mode = ModeArray
 	r.res.Jobs = cfg.N
-	if cfg.N < 2 || cfg.N > 10000 {
-		return fmt.Errorf("an array job has 2 to 10,000 children, not %d", cfg.N)
-	}
-	env, err := r.runEnv(ctx)
+	_, out, start, err := r.submitArray(ctx)
 	if err != nil {
 		return err
-	}
-	start := time.Now()
-	in := jobInput(env, cfg.Env.Prefix+"-array")
-	in.ArrayProperties = &types.ArrayProperties{Size: aws.Int32(int32(cfg.N))}
-	out, err := cfg.Submitter.SubmitJob(ctx, in)
-	if err != nil {
-		return fmt.Errorf("SubmitJob (array of %d): %w", cfg.N, err)
 	}
 	call := time.Since(start)
 	r.res.SubmitSeconds = seconds(call)
@@ -183,22 +192,12 @@ func fanIn(ctx context.Context, r *run) error {
 	cfg := r.cfg
 	r.res.Mode = "array+1"
 	r.res.Jobs = cfg.N + 1
-	if cfg.N < 2 || cfg.N > 10000 {
-		return fmt.Errorf("an array job has 2 to 10,000 children, not %d", cfg.N)
-	}
-	env, err := r.runEnv(ctx)
+	env, out, start, err := r.submitArray(ctx)
 	if err != nil {
 		return err
 	}
-	start := time.Now()
-	in := jobInput(env, cfg.Env.Prefix+"-array")
-	in.ArrayProperties = &types.ArrayProperties{Size: aws.Int32(int32(cfg.N))}
-	out, err := cfg.Submitter.SubmitJob(ctx, in)
-	if err != nil {
-		return fmt.Errorf("SubmitJob (array of %d): %w", cfg.N, err)
-	}
 	parent := aws.ToString(out.JobId)
-	in = jobInput(env, cfg.Env.Prefix+"-fan-in")
+	in := jobInput(env, cfg.Env.Prefix+"-fan-in")
 	in.DependsOn = []types.JobDependency{{JobId: aws.String(parent)}}
 	out, err = cfg.Submitter.SubmitJob(ctx, in)
 	if err != nil {
