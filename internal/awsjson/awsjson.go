@@ -136,7 +136,7 @@ func Decode(badInput string, body []byte, v any) error {
 	if err := json.Unmarshal(body, v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return bad("%s: must be of type %s, not %s", cmp.Or(te.Field, "(body)"), jsonType(te.Type.Kind().String()), te.Value)
+			return bad("%s: must be of type %s, not %s", cmp.Or(te.Field, "(body)"), httpapi.JSONType(te.Type.Kind()), te.Value)
 		}
 		var fe *FieldError
 		if errors.As(err, &fe) {
@@ -145,20 +145,6 @@ func Decode(badInput string, body []byte, v any) error {
 		return bad("the request body is not valid JSON: %v", err)
 	}
 	return nil
-}
-
-func jsonType(kind string) string {
-	switch {
-	case strings.HasPrefix(kind, "int"), strings.HasPrefix(kind, "uint"), strings.HasPrefix(kind, "float"):
-		return "number"
-	case kind == "slice":
-		return "list"
-	case kind == "bool":
-		return "boolean"
-	case kind == "map", kind == "struct", kind == "ptr":
-		return "structure"
-	}
-	return kind
 }
 
 // WriteJSON writes v with status in the protocol's media type.

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 
@@ -234,23 +235,30 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
 			if field == "" {
 				field = "(body)"
 			}
-			return gantry.ClientErrorf("An error occurred during JSON parsing: field %s must be of type %s, got %s", field, jsonType(te.Type.Kind().String()), te.Value)
+			return gantry.ClientErrorf("An error occurred during JSON parsing: field %s must be of type %s, got %s", field, JSONType(te.Type.Kind()), te.Value)
 		}
 		return gantry.ClientErrorf("An error occurred during JSON parsing")
 	}
 	return nil
 }
 
-func jsonType(kind string) string {
-	switch {
-	case strings.HasPrefix(kind, "int"), strings.HasPrefix(kind, "uint"), strings.HasPrefix(kind, "float"):
+// JSONType names the JSON type a Go kind decodes from, for the messages of
+// both protocols (rest-json here, JSON 1.1 in awsjson) when a request
+// member has the wrong type.
+func JSONType(kind reflect.Kind) string {
+	switch kind {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
 		return "number"
-	case kind == "slice":
+	case reflect.Slice, reflect.Array:
 		return "list"
-	case kind == "map", kind == "struct", kind == "ptr":
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Map, reflect.Struct, reflect.Pointer:
 		return "structure"
 	}
-	return kind
+	return kind.String()
 }
 
 func respond(w http.ResponseWriter, r *http.Request, fn func(context.Context) (any, error)) {
