@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gantrybatch/gantry/internal/bgloop"
 	"github.com/gantrybatch/gantry/internal/schedule"
 	"github.com/gantrybatch/gantry/store"
 )
@@ -63,9 +64,8 @@ type Scheduler struct {
 	cfg  Config
 	wake chan struct{}
 
-	mu     sync.Mutex
-	cancel context.CancelFunc
-	done   chan struct{}
+	bg     bgloop.Loop
+	mu     sync.Mutex                    // guards parsed
 	parsed map[string]*schedule.Schedule // by stateKey
 }
 
@@ -88,35 +88,16 @@ func New(cfg Config) *Scheduler {
 // Start runs passes in the background until Close: one at once, then one
 // at the earliest next fire time, on RulesChanged, or every Rescan. It is
 // idempotent.
-func (s *Scheduler) Start(ctx context.Context) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cancel != nil {
-		return
-	}
-	ctx, s.cancel = context.WithCancel(ctx)
-	s.done = make(chan struct{})
-	go s.loop(ctx, s.done)
-}
+func (s *Scheduler) Start(ctx context.Context) { s.bg.Start(ctx, s.loop) }
 
 // Close stops the loop and waits for the current pass to end. A fire is one
 // transaction, so stopping never leaves half of one. It is idempotent and
 // returns ctx's error if the pass outlives ctx.
 func (s *Scheduler) Close(ctx context.Context) error {
-	s.mu.Lock()
-	cancel, done := s.cancel, s.done
-	s.cancel = nil
-	s.mu.Unlock()
-	if cancel == nil {
-		return nil
+	if err := s.bg.Stop(ctx); err != nil {
+		return fmt.Errorf("eventsched: close: %w", err)
 	}
-	cancel()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("eventsched: close: %w", ctx.Err())
-	}
+	return nil
 }
 
 // RulesChanged asks for a pass now (a rule or its targets changed). It never
@@ -135,8 +116,7 @@ const minSleep = 10 * time.Millisecond
 // errorSleep is the longest sleep after a failed pass.
 const errorSleep = time.Second
 
-func (s *Scheduler) loop(ctx context.Context, done chan struct{}) {
-	defer close(done)
+func (s *Scheduler) loop(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {

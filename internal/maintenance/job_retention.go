@@ -9,9 +9,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
+	"github.com/gantrybatch/gantry/internal/bgloop"
 	"github.com/gantrybatch/gantry/store"
 )
 
@@ -108,9 +108,7 @@ type RetentionResult struct {
 type JobRetention struct {
 	cfg Config
 
-	mu     sync.Mutex
-	cancel context.CancelFunc
-	done   chan struct{}
+	bg bgloop.Loop
 
 	// ranOnce, if set (tests), receives every pass's result.
 	ranOnce chan *RetentionResult
@@ -132,32 +130,13 @@ func NewJobRetention(cfg Config) *JobRetention {
 
 // Start runs a pass at once, then one every Interval, in the background
 // until Stop. It is idempotent.
-func (r *JobRetention) Start(ctx context.Context) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.cancel != nil {
-		return
-	}
-	ctx, r.cancel = context.WithCancel(ctx)
-	r.done = make(chan struct{})
-	go r.loop(ctx, r.done)
-}
+func (r *JobRetention) Start(ctx context.Context) { r.bg.Start(ctx, r.loop) }
 
 // Stop ends the loop and waits for the current pass to finish (it stops
 // between batches). It is idempotent.
-func (r *JobRetention) Stop() {
-	r.mu.Lock()
-	cancel, done := r.cancel, r.done
-	r.cancel = nil
-	r.mu.Unlock()
-	if cancel != nil {
-		cancel()
-		<-done
-	}
-}
+func (r *JobRetention) Stop() { _ = r.bg.Stop(context.Background()) }
 
-func (r *JobRetention) loop(ctx context.Context, done chan struct{}) {
-	defer close(done)
+func (r *JobRetention) loop(ctx context.Context) {
 	t := time.NewTicker(r.cfg.Interval)
 	defer t.Stop()
 	for {

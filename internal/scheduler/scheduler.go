@@ -28,6 +28,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gantrybatch/gantry"
+	"github.com/gantrybatch/gantry/internal/bgloop"
 	"github.com/gantrybatch/gantry/internal/control"
 	"github.com/gantrybatch/gantry/store"
 )
@@ -65,9 +66,7 @@ type Scheduler struct {
 	// enabled queue's environments (WakeForRunnable).
 	noRoom atomic.Bool
 
-	mu     sync.Mutex
-	cancel context.CancelFunc
-	done   chan struct{}
+	bg bgloop.Loop
 
 	// runMu serializes RunOnce; reasonsAt is guarded by it.
 	runMu     sync.Mutex
@@ -127,31 +126,12 @@ func (s *Scheduler) Wake() {
 }
 
 // Start runs the loop in the background until Stop. It is idempotent.
-func (s *Scheduler) Start(ctx context.Context) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cancel != nil {
-		return
-	}
-	ctx, s.cancel = context.WithCancel(ctx)
-	s.done = make(chan struct{})
-	go s.loop(ctx, s.done)
-}
+func (s *Scheduler) Start(ctx context.Context) { s.bg.Start(ctx, s.loop) }
 
 // Stop ends the loop and waits for the current cycle to finish.
-func (s *Scheduler) Stop() {
-	s.mu.Lock()
-	cancel, done := s.cancel, s.done
-	s.cancel = nil
-	s.mu.Unlock()
-	if cancel != nil {
-		cancel()
-		<-done
-	}
-}
+func (s *Scheduler) Stop() { _ = s.bg.Stop(context.Background()) }
 
-func (s *Scheduler) loop(ctx context.Context, done chan struct{}) {
-	defer close(done)
+func (s *Scheduler) loop(ctx context.Context) {
 	t := time.NewTicker(s.cfg.Interval)
 	defer t.Stop()
 	var last time.Time
