@@ -41,3 +41,13 @@ build_binaries() {
   go build -o "$OUT/bin/gantrybench" ./bench/cmd/gantrybench
   GB="$OUT/bin/gantrybench"
 }
+
+# machine_info prints the date and what the machine is, for machine.txt.
+machine_info() {
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "nproc: $(nproc)"
+  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+  echo "memory: $(free -m | awk '/^Mem:/ {print $2 " MiB"}')"
+  echo "kernel: $(uname -r)"
+  echo "os: $(. /etc/os-release && echo "$PRETTY_NAME")"
+}

@@ -127,12 +127,7 @@ start_moto() { # start_moto NAME: a fresh moto, with the IAM role, subnet and se
 }
 
 {
-  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "nproc: $(nproc)"
-  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-  echo "memory: $(free -m | awk '/^Mem:/ {print $2 " MiB"}')"
-  echo "kernel: $(uname -r)"
-  echo "os: $(. /etc/os-release && echo "$PRETTY_NAME")"
+  machine_info
   echo "go: $(go version)"
   [ "$MOTO" = 1 ] && echo "moto: $(python3 -c 'import moto; print(moto.__version__)')" &&
     echo "docker engine: $(docker version --format '{{.Server.Version}}')"

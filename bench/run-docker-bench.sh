@@ -82,12 +82,7 @@ engine_watch=()
 [ -n "$CONTAINERD_PID" ] && engine_watch+=(-watch "containerd=$CONTAINERD_PID")
 
 {
-  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "nproc: $(nproc)"
-  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-  echo "memory: $(free -m | awk '/^Mem:/ {print $2 " MiB"}')"
-  echo "kernel: $(uname -r)"
-  echo "os: $(. /etc/os-release && echo "$PRETTY_NAME")"
+  machine_info
   echo "docker engine: $(docker version --format '{{.Server.Version}} (API {{.Server.APIVersion}})')"
   echo "docker storage driver: $(docker info --format '{{.Driver}} / cgroup {{.CgroupDriver}} v{{.CgroupVersion}}')"
   echo "docker CLI: $(docker version --format '{{.Client.Version}}')"
