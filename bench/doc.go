@@ -44,12 +44,14 @@
 //   - machine-limit: /bin/true forked in a loop: the machine's ceiling.
 //
 // Their SubmitJob calls go through aws-sdk-go-v2 (SubmitClientSDK) or,
-// with Config.SubmitClient SubmitClientHTTP, through HTTPSubmitter: the
-// same signed rest-json request built by hand on net/http. The SDK spends
-// about as much CPU per SubmitJob as Gantry does serving it, so on a small
-// machine the load generator would otherwise cap the figure it measures.
-// The client is part of the result's mode ("clients=16 client=http"), so
-// that runs of the two never fold together.
+// with Config.SubmitClient SubmitClientHTTP or SubmitClientWire, through
+// HTTPSubmitter: the same signed rest-json request built by hand, sent on
+// net/http or on HTTP/1.1 connections of its own. The SDK spends about as
+// much CPU per SubmitJob as Gantry does serving it, and net/http's client
+// a third as much, so on a small machine the load generator would
+// otherwise cap the figure it measures. The client is part of the result's
+// mode ("clients=16 client=wire"), so that runs of different clients never
+// fold together.
 //
 // With the server's pid, every run records its RSS (sampled peak, final,
 // VmHWM) and CPU time. bench/run-bench.sh runs them all against a fresh

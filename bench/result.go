@@ -73,8 +73,8 @@ type Result struct {
 	// (e.g. how submitted jobs are kept from running), for the report.
 	Method string `json:"method,omitempty"`
 	// SubmitClient is the client the API scenarios' SubmitJob calls went
-	// through (SubmitClientSDK or SubmitClientHTTP); the mode says it too,
-	// so that the report keeps the two apart.
+	// through (SubmitClientSDK, SubmitClientHTTP or SubmitClientWire); the
+	// mode says it too, so that the report keeps them apart.
 	SubmitClient string `json:"submit_client,omitempty"`
 	// Metrics are the figures of the API-level scenarios, by Metric* key;
 	// a key ending in "_per_s" is a rate (higher is better), any other a

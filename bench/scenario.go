@@ -118,11 +118,12 @@ type Config struct {
 	Client    *batch.Client
 	NewClient func() *batch.Client
 	// SubmitClient names the client every SubmitJob call goes through
-	// (SubmitClientSDK, the default, or SubmitClientHTTP); it is recorded
-	// in the result's mode. Submitter sends the scenarios' single
-	// SubmitJob calls (default Client); NewSubmitter makes the client of
-	// each concurrent submitter (default NewClient). With SubmitClientHTTP
-	// both must be set, to HTTPSubmitters. DescribeJobs, ListJobs and the
+	// (SubmitClientSDK, the default, SubmitClientHTTP or
+	// SubmitClientWire); it is recorded in the result's mode. Submitter
+	// sends the scenarios' single SubmitJob calls (default Client);
+	// NewSubmitter makes the client of each concurrent submitter (default
+	// NewClient). With the lean clients both must be set, to
+	// HTTPSubmitters (NewLeanSubmitter). DescribeJobs, ListJobs and the
 	// setup always go through Client.
 	SubmitClient string
 	Submitter    Submitter
@@ -208,10 +209,10 @@ func Run(ctx context.Context, scenario string, cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("%s: no client", scenario)
 	}
 	if !slices.Contains(SubmitClients, cfg.SubmitClient) {
-		return nil, fmt.Errorf("%s: submit client %q: want %s", scenario, cfg.SubmitClient, strings.Join(SubmitClients, " or "))
+		return nil, fmt.Errorf("%s: submit client %q: want %s", scenario, cfg.SubmitClient, strings.Join(SubmitClients, ", "))
 	}
-	if _, ok := cfg.Submitter.(*HTTPSubmitter); cfg.SubmitClient == SubmitClientHTTP && scenario != ScenarioMachineLimit && !ok {
-		return nil, fmt.Errorf("%s: submit client %s: Submitter and NewSubmitter must be HTTPSubmitters", scenario, SubmitClientHTTP)
+	if _, ok := cfg.Submitter.(*HTTPSubmitter); cfg.SubmitClient != SubmitClientSDK && scenario != ScenarioMachineLimit && !ok {
+		return nil, fmt.Errorf("%s: submit client %s: Submitter and NewSubmitter must be HTTPSubmitters", scenario, cfg.SubmitClient)
 	}
 	if cfg.N < 1 || cfg.Samples < 1 {
 		return nil, fmt.Errorf("%s: N and samples must be at least 1", scenario)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -35,10 +36,26 @@ const (
 	// SubmitClientHTTP is HTTPSubmitter: the same request, built and
 	// signed by hand on net/http.
 	SubmitClientHTTP = "http"
+	// SubmitClientWire is HTTPSubmitter on connections of its own
+	// (NewWireSubmitter): the same request again, without net/http's
+	// client transport.
+	SubmitClientWire = "wire"
 )
 
 // SubmitClients lists the SubmitJob client names.
-var SubmitClients = []string{SubmitClientSDK, SubmitClientHTTP}
+var SubmitClients = []string{SubmitClientSDK, SubmitClientHTTP, SubmitClientWire}
+
+// NewLeanSubmitter returns the HTTPSubmitter of the named client:
+// SubmitClientHTTP or SubmitClientWire.
+func NewLeanSubmitter(client string, cfg ClientConfig, conns int) (*HTTPSubmitter, error) {
+	switch client {
+	case SubmitClientHTTP:
+		return NewHTTPSubmitter(cfg, conns)
+	case SubmitClientWire:
+		return NewWireSubmitter(cfg)
+	}
+	return nil, fmt.Errorf("submit client %q is not a lean client (want %s or %s)", client, SubmitClientHTTP, SubmitClientWire)
+}
 
 // Batch's signing name and the region the clients sign for.
 const (
@@ -53,8 +70,10 @@ const maxSubmitResponse = 1 << 20
 // POST /v1/submitjob, Content-Type application/json, the same JSON members,
 // SigV4 for service "batch" in us-east-1), at a fraction of the SDK's CPU
 // cost per call (no middleware stack, no per-call endpoint resolution, no
-// generic serializers). Like NewClient's client it never retries. It is
-// safe for concurrent use.
+// generic serializers), over net/http (NewHTTPSubmitter) or over
+// connections of its own (NewWireSubmitter), cheaper still. Like
+// NewClient's client it never retries a call the server may have taken.
+// It is safe for concurrent use.
 //
 // It encodes the SubmitJobInput members the scenarios use, and a few more
 // (see encodeSubmitJob); an input with any other member set is refused
@@ -64,29 +83,61 @@ type HTTPSubmitter struct {
 	url    string
 	creds  aws.Credentials
 	signer *v4.Signer
-	client *http.Client
+	client *http.Client // nil: wire
+	wire   *wirePool
 	now    func() time.Time
 }
+
+// submitTimeout bounds a call of the lean clients, as NewClient's does.
+const submitTimeout = time.Minute
 
 // NewHTTPSubmitter returns a lean SubmitJob client for cfg's endpoint and
 // credentials whose connection pool keeps up to conns idle keep-alive
 // connections (at least 64).
 func NewHTTPSubmitter(cfg ClientConfig, conns int) (*HTTPSubmitter, error) {
+	s, err := newLeanSubmitter(cfg)
+	if err != nil {
+		return nil, err
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns = 0 // no limit overall
+	tr.MaxIdleConnsPerHost = max(64, conns)
+	tr.DisableCompression = true
+	s.client = &http.Client{Transport: tr, Timeout: submitTimeout}
+	return s, nil
+}
+
+// NewWireSubmitter returns a lean SubmitJob client that sends the same
+// requests as NewHTTPSubmitter's on HTTP/1.1 keep-alive connections of its
+// own (wirePool): a connection per concurrent call, kept for the next.
+func NewWireSubmitter(cfg ClientConfig) (*HTTPSubmitter, error) {
+	s, err := newLeanSubmitter(cfg)
+	if err != nil {
+		return nil, err
+	}
+	u, _ := url.Parse(s.url) // checked by newLeanSubmitter
+	host, serverName := u.Host, ""
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
+	}
+	if u.Scheme == "https" {
+		serverName = u.Hostname()
+	}
+	s.wire = newWirePool(host, serverName, submitTimeout)
+	return s, nil
+}
+
+func newLeanSubmitter(cfg ClientConfig) (*HTTPSubmitter, error) {
 	u, err := url.Parse(cfg.Endpoint)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return nil, fmt.Errorf("endpoint %q: want an http(s) URL", cfg.Endpoint)
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/v1/submitjob"
 	u.RawPath, u.RawQuery, u.Fragment = "", "", ""
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConns = 0 // no limit overall
-	tr.MaxIdleConnsPerHost = max(64, conns)
-	tr.DisableCompression = true
 	return &HTTPSubmitter{
 		url:    u.String(),
 		creds:  aws.Credentials{AccessKeyID: cfg.AccessKeyID, SecretAccessKey: cfg.SecretAccessKey, Source: "gantrybench"},
 		signer: v4.NewSigner(),
-		client: &http.Client{Transport: tr, Timeout: time.Minute},
 		now:    time.Now,
 	}, nil
 }
@@ -110,16 +161,12 @@ func (s *HTTPSubmitter) SubmitJob(ctx context.Context, in *batch.SubmitJobInput,
 	if err := s.signer.SignHTTP(ctx, s.creds, req, hex.EncodeToString(sum[:]), signingService, signingRegion, s.now()); err != nil {
 		return nil, fmt.Errorf("SubmitJob: sign: %w", err)
 	}
-	resp, err := s.client.Do(req)
+	resp, err := s.do(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("SubmitJob: %w", err)
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxSubmitResponse))
-	_ = resp.Body.Close()
-	if err != nil {
-		return nil, fmt.Errorf("SubmitJob: read response: %w", err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+	b := resp.body
+	if resp.status < 200 || resp.status > 299 {
 		return nil, fmt.Errorf("SubmitJob: %w", decodeAPIError(resp, b))
 	}
 	var out struct {
@@ -128,9 +175,26 @@ func (s *HTTPSubmitter) SubmitJob(ctx context.Context, in *batch.SubmitJobInput,
 		JobID   *string `json:"jobId"`
 	}
 	if err := json.Unmarshal(b, &out); err != nil {
-		return nil, fmt.Errorf("SubmitJob: decode response (HTTP %d): %w", resp.StatusCode, err)
+		return nil, fmt.Errorf("SubmitJob: decode response (HTTP %d): %w", resp.status, err)
 	}
 	return &batch.SubmitJobOutput{JobArn: out.JobArn, JobName: out.JobName, JobId: out.JobID}, nil
+}
+
+// do sends req through the client's transport.
+func (s *HTTPSubmitter) do(ctx context.Context, req *http.Request) (*wireResponse, error) {
+	if s.wire != nil {
+		return s.wire.do(ctx, req, maxSubmitResponse)
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxSubmitResponse))
+	_ = resp.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("read response: %w", err)
+	}
+	return &wireResponse{status: resp.StatusCode, header: resp.Header, body: b}, nil
 }
 
 // APIError is an AWS error answer to an HTTPSubmitter call. It implements
@@ -165,7 +229,7 @@ func (e *APIError) ErrorFault() smithy.ErrorFault {
 // X-Amzn-ErrorType header, else the body's "__type" (or "code"), without a
 // "namespace#" prefix or a ":suffix"; the message is the body's "message"
 // (or "Message").
-func decodeAPIError(resp *http.Response, body []byte) *APIError {
+func decodeAPIError(resp *wireResponse, body []byte) *APIError {
 	var doc struct {
 		Type     string `json:"__type"`
 		Code     string `json:"code"`
@@ -173,7 +237,7 @@ func decodeAPIError(resp *http.Response, body []byte) *APIError {
 		MessageU string `json:"Message"`
 	}
 	_ = json.Unmarshal(body, &doc) // a non-JSON body leaves the fields empty
-	code := resp.Header.Get("X-Amzn-ErrorType")
+	code := resp.header.Get("X-Amzn-ErrorType")
 	for _, c := range []string{doc.Type, doc.Code} {
 		if code == "" {
 			code = c
@@ -196,9 +260,9 @@ func decodeAPIError(resp *http.Response, body []byte) *APIError {
 		msg = strings.TrimSpace(string(body[:min(len(body), 200)]))
 	}
 	if msg == "" {
-		msg = http.StatusText(resp.StatusCode)
+		msg = http.StatusText(resp.status)
 	}
-	return &APIError{StatusCode: resp.StatusCode, Code: code, Message: msg}
+	return &APIError{StatusCode: resp.status, Code: code, Message: msg}
 }
 
 // submitJobBody is the JSON document of a SubmitJob request, with the

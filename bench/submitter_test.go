@@ -25,6 +25,9 @@ import (
 	"github.com/gantrybatch/gantry/internal/sigv4auth"
 )
 
+// leanClients are the HTTPSubmitter clients every submitter test runs with.
+var leanClients = []string{bench.SubmitClientHTTP, bench.SubmitClientWire}
+
 // captured is one request as the test server saw it.
 type captured struct {
 	method, path string
@@ -77,12 +80,21 @@ var authzShape = regexp.MustCompile(`^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/[0
 // SigV4 verifier accepts, and the output decoded.
 func TestHTTPSubmitterRequest(t *testing.T) {
 	t.Parallel()
+	for _, client := range leanClients {
+		t.Run(client, func(t *testing.T) {
+			t.Parallel()
+			testHTTPSubmitterRequest(t, client)
+		})
+	}
+}
+
+func testHTTPSubmitterRequest(t *testing.T, client string) {
 	rec := &recorder{verifier: &sigv4auth.Verifier{Credentials: map[string]string{"AKIDEXAMPLE": "secret"}}}
 	ts := httptest.NewServer(rec)
 	defer ts.Close()
 	ccfg := bench.ClientConfig{Endpoint: ts.URL + "/", AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "secret"}
 	sdk := bench.NewClient(ccfg)
-	lean, err := bench.NewHTTPSubmitter(ccfg, 4)
+	lean, err := bench.NewLeanSubmitter(client, ccfg, 4)
 	require.NoError(t, err)
 
 	inputs := map[string]*batch.SubmitJobInput{
@@ -139,7 +151,7 @@ func TestHTTPSubmitterRequest(t *testing.T) {
 	}
 
 	t.Run("wrong secret", func(t *testing.T) {
-		bad, err := bench.NewHTTPSubmitter(bench.ClientConfig{Endpoint: ts.URL, AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "wrong"}, 1)
+		bad, err := bench.NewLeanSubmitter(client, bench.ClientConfig{Endpoint: ts.URL, AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "wrong"}, 1)
 		require.NoError(t, err)
 		_, err = bad.SubmitJob(t.Context(), inputs["plain"])
 		require.NoError(t, err) // the recorder answers anyway
@@ -161,6 +173,15 @@ func TestHTTPSubmitterRequest(t *testing.T) {
 // suffix), the message, and the status.
 func TestHTTPSubmitterErrors(t *testing.T) {
 	t.Parallel()
+	for _, client := range leanClients {
+		t.Run(client, func(t *testing.T) {
+			t.Parallel()
+			testHTTPSubmitterErrors(t, client)
+		})
+	}
+}
+
+func testHTTPSubmitterErrors(t *testing.T, client string) {
 	tests := map[string]struct {
 		status            int
 		header, body      string
@@ -187,7 +208,7 @@ func TestHTTPSubmitterErrors(t *testing.T) {
 				_, _ = io.WriteString(w, tc.body)
 			}))
 			defer ts.Close()
-			lean, err := bench.NewHTTPSubmitter(bench.ClientConfig{Endpoint: ts.URL, AccessKeyID: "a", SecretAccessKey: "s"}, 1)
+			lean, err := bench.NewLeanSubmitter(client, bench.ClientConfig{Endpoint: ts.URL, AccessKeyID: "a", SecretAccessKey: "s"}, 1)
 			require.NoError(t, err)
 			_, err = lean.SubmitJob(t.Context(), &batch.SubmitJobInput{JobName: aws.String("n")})
 			require.ErrorContains(t, err, tc.wantErrorContains)
@@ -206,7 +227,7 @@ func TestHTTPSubmitterErrors(t *testing.T) {
 	}
 
 	for _, endpoint := range []string{"", "127.0.0.1:1", "ftp://x"} {
-		_, err := bench.NewHTTPSubmitter(bench.ClientConfig{Endpoint: endpoint}, 1)
+		_, err := bench.NewLeanSubmitter(client, bench.ClientConfig{Endpoint: endpoint}, 1)
 		require.Error(t, err, endpoint)
 	}
 }
@@ -216,12 +237,21 @@ func TestHTTPSubmitterErrors(t *testing.T) {
 // the server's errors come back typed.
 func TestHTTPSubmitterGantry(t *testing.T) {
 	t.Parallel()
+	for _, client := range leanClients {
+		t.Run(client, func(t *testing.T) {
+			t.Parallel()
+			testHTTPSubmitterGantry(t, client)
+		})
+	}
+}
+
+func testHTTPSubmitterGantry(t *testing.T, client string) {
 	creds := filepath.Join(t.TempDir(), "credentials")
 	require.NoError(t, os.WriteFile(creds, []byte("AKIDEXAMPLE secret\n"), 0o600))
 	srv := gantrytest.New(t, gantrytest.WithConfig(func(c *server.Config) { c.CredentialsFile = creds }))
 	env := gantrytest.Setup(t, srv.Batch, "lean", 1)
 	ccfg := bench.ClientConfig{Endpoint: srv.URL(), AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "secret"}
-	lean, err := bench.NewHTTPSubmitter(ccfg, 2)
+	lean, err := bench.NewLeanSubmitter(client, ccfg, 2)
 	require.NoError(t, err)
 	ctx := t.Context()
 
@@ -260,7 +290,7 @@ func TestHTTPSubmitterGantry(t *testing.T) {
 	require.Contains(t, ae.Message, "no-such-queue")
 	require.True(t, strings.Contains(err.Error(), ae.Message))
 
-	bad, err := bench.NewHTTPSubmitter(bench.ClientConfig{Endpoint: srv.URL(), AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "wrong"}, 1)
+	bad, err := bench.NewLeanSubmitter(client, bench.ClientConfig{Endpoint: srv.URL(), AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "wrong"}, 1)
 	require.NoError(t, err)
 	_, err = bad.SubmitJob(ctx, &batch.SubmitJobInput{JobName: aws.String("x"), JobQueue: aws.String(env.Queue), JobDefinition: aws.String(env.JobDefinition)})
 	require.True(t, errors.As(err, &ae), "%v", err)

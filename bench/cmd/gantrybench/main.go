@@ -1,8 +1,8 @@
 // Command gantrybench benchmarks an AWS-Batch-compatible endpoint (Gantry,
 // moto, AWS Batch) through the AWS API (aws-sdk-go-v2; with -submit-client
-// http the API scenarios send SubmitJob as the same signed rest-json request
-// on plain net/http, so that the client's CPU cost does not cap the figure
-// on a small machine), or runs the plain `docker run` baseline, and reports
+// http or wire the API scenarios send SubmitJob as the same signed rest-json
+// request on plain net/http or on connections of their own, so that the
+// client's CPU cost does not cap the figure on a small machine), or runs the plain `docker run` baseline, and reports
 // the results.
 //
 // Run one scenario once; the result is printed as Markdown tables and, with
@@ -16,7 +16,7 @@
 // queued-1m, machine-limit) take their sizes from -jobs and -samples:
 //
 //	gantrybench -scenario submit-throughput -target http://127.0.0.1:8420 -label gantry -submit-clients 16 -server-pid PID -out results.jsonl
-//	gantrybench -scenario submit-throughput -target http://127.0.0.1:8420 -label gantry -submit-clients 16 -submit-client http -out results.jsonl
+//	gantrybench -scenario submit-throughput -target http://127.0.0.1:8420 -label gantry -submit-clients 16 -submit-client wire -out results.jsonl
 //	gantrybench -scenario submit-throughput -target http://127.0.0.1:5000 -label moto -moto-compat -hold missing-dep -jobs 200 ... -out results.jsonl
 //	gantrybench -scenario machine-limit -label machine-limit -out results.jsonl
 //
