@@ -168,7 +168,7 @@ func (c *committer) run(batch []*txRequest) {
 		return
 	}
 	h := &txHandle{tx: tx, stmts: c.w.stmts}
-	q := &querier{read: h, write: h, queues: c.queues}
+	q := &querier{read: h, write: h, queues: c.queues, inTx: true}
 	ok := 0 // callbacks whose writes are to be committed
 	var fatal error
 	for i, r := range batch {
@@ -182,6 +182,7 @@ func (c *committer) run(batch []*txRequest) {
 		}
 		results[i] = runCallback(r, q)
 		if results[i].err != nil || results[i].panicked {
+			c.queues.txReset() // queues it read may hold its undone writes
 			if _, err := h.exec(context.Background(), savepointRollback); err != nil {
 				// SQLite rolled back the whole transaction (an I/O
 				// error, an interrupt): nothing of the batch stands.
@@ -205,6 +206,9 @@ func (c *committer) run(batch []*txRequest) {
 		}
 	} else {
 		_ = tx.Rollback()
+	}
+	if fatal != nil {
+		c.queues.txReset()
 	}
 	for i, r := range batch {
 		res := results[i]

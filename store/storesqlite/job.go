@@ -344,7 +344,8 @@ func buildJobList(p *store.JobListParams) (string, []any) {
 		cond("created_at > ?", p.CreatedAfter)
 	}
 	if p.ShareIdentifier != "" {
-		cond("share_identifier = ?", p.ShareIdentifier)
+		// The partial share index's condition, stated (migration 007).
+		cond("share_identifier = ? AND share_identifier <> ''", p.ShareIdentifier)
 	}
 	if p.ArrayParentID != "" {
 		cond("array_parent = ? AND array_parent <> ''", p.ArrayParentID) // the partial index

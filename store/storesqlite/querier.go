@@ -16,6 +16,8 @@ type querier struct {
 	write handle
 	// queues is the store's decoded job queues (nil: decode every time).
 	queues *queueCache
+	// inTx is set on the queriers of write transactions (committer.run).
+	inTx bool
 }
 
 // handle runs SQL on a pool or a transaction. Queries listed in readQueries

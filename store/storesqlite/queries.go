@@ -70,7 +70,7 @@ ORDER BY created_at, id
 LIMIT ?3`
 	jobRefListOneShare = `SELECT id, status, created_at, share_identifier, vcpus, memory_mib, gpus, scheduling_priority, status_reason
 FROM jobs
-WHERE queue_arn = ?1 AND status = ?2 AND share_identifier = ?4
+WHERE queue_arn = ?1 AND status = ?2 AND share_identifier = ?4 AND share_identifier <> ''
 ORDER BY created_at, id
 LIMIT ?3`
 	// jobRefList reads several statuses (STARTING and RUNNING: few rows)
@@ -82,7 +82,7 @@ ORDER BY created_at, id
 LIMIT ?3`
 	jobRefListShare = `SELECT id, status, created_at, share_identifier, vcpus, memory_mib, gpus, scheduling_priority, status_reason
 FROM jobs
-WHERE queue_arn = ?1 AND status IN (SELECT value FROM json_each(?2)) AND share_identifier = ?4
+WHERE queue_arn = ?1 AND status IN (SELECT value FROM json_each(?2)) AND share_identifier = ?4 AND share_identifier <> ''
 ORDER BY created_at, id
 LIMIT ?3`
 	jobGetMany = jobSelect + ` WHERE id IN (SELECT value FROM json_each(?1))`

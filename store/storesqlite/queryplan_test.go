@@ -42,7 +42,10 @@ func TestJobListQueryPlans(t *testing.T) {
 		"fair share: queue, share, statuses": {
 			store.JobListParams{QueueArn: q, ShareIdentifier: "a", Limit: 1, Statuses: []gantry.JobStatus{
 				gantry.JobStatusSubmitted, gantry.JobStatusPending, gantry.JobStatusRunnable, gantry.JobStatusStarting, gantry.JobStatusRunning}},
-			"jobs_queue_status"},
+			"jobs_queue_status_share_created_at"},
+		"fair share: one share's RUNNABLE head": {
+			store.JobListParams{QueueArn: q, ShareIdentifier: "a", Statuses: []gantry.JobStatus{gantry.JobStatusRunnable}, Order: store.JobListOldestFirst, Limit: 100},
+			"jobs_queue_status_share_created_at"},
 		"array children by status": {
 			store.JobListParams{ArrayParentID: "p", Statuses: []gantry.JobStatus{gantry.JobStatusRunnable}},
 			"jobs_array_parent_status"},
@@ -50,8 +53,22 @@ func TestJobListQueryPlans(t *testing.T) {
 			store.JobListParams{ArrayExpanding: true, Order: store.JobListOldestFirst, Limit: 100},
 			"jobs_array_expanding"},
 	}
+	type planCase struct {
+		query     string
+		args      []any
+		wantIndex string
+	}
+	cases := map[string]planCase{
+		"active shares of a queue":        {jobCountActiveShares, []any{q}, "jobs_queue_status_share_created_at"},
+		"refs: one share's RUNNABLE head": {jobRefListOneShare, []any{q, "RUNNABLE", 100, "a"}, "jobs_queue_status_share_created_at"},
+		"refs: one share, statuses":       {jobRefListShare, []any{q, `["STARTING","RUNNING"]`, 100, "a"}, "jobs_queue_status_share_created_at"},
+	}
 	for name, tc := range tests {
 		query, args := buildJobList(&tc.params)
+		cases[name] = planCase{query, args, tc.wantIndex}
+	}
+	for name, tc := range cases {
+		query, args := tc.query, tc.args
 		rows, err := s.reader.db.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+query, args...)
 		require.NoError(t, err, name)
 		var plan []string

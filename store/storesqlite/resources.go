@@ -148,19 +148,41 @@ func (q *querier) JobDefinitionUpdate(ctx context.Context, def *gantry.JobDefini
 }
 
 func (q *querier) JobQueueDelete(ctx context.Context, name string) error {
+	defer q.queueWrite()()
 	return wrap(mustAffect(rowsAffected(q.write.exec(ctx, jobQueueDelete, name))), "delete job queue %q", name)
 }
 
 func (q *querier) JobQueueGet(ctx context.Context, name string) (*gantry.JobQueue, error) {
+	var gen uint64
+	if q.inTx && q.queues != nil {
+		var jq *gantry.JobQueue
+		if jq, gen = q.queues.txGet(name); jq != nil {
+			return jq, nil
+		}
+	}
 	var detail string
 	if err := q.read.queryRow(ctx, jobQueueGet, name).Scan(&detail); err != nil {
 		return nil, wrap(err, "get job queue %q", name)
 	}
 	jq, err := q.queues.decode(name, detail)
+	if err == nil && q.inTx && q.queues != nil {
+		q.queues.txPut(name, jq, gen)
+	}
 	return jq, wrap(err, "get job queue %q", name)
 }
 
+// queueWrite tells the queue cache a job_queues write begins; call the
+// function it returns when the write is done.
+func (q *querier) queueWrite() func() {
+	if q.queues == nil {
+		return func() {}
+	}
+	q.queues.writeBegin()
+	return q.queues.writeEnd
+}
+
 func (q *querier) JobQueueInsert(ctx context.Context, jq *gantry.JobQueue) error {
+	defer q.queueWrite()()
 	detail, err := marshal(jq)
 	if err == nil {
 		_, err = q.write.exec(ctx, jobQueueInsert, jq.JobQueueName, jq.Priority, detail)
@@ -181,6 +203,7 @@ func (q *querier) JobQueueList(ctx context.Context, params *store.JobQueueListPa
 }
 
 func (q *querier) JobQueueUpdate(ctx context.Context, jq *gantry.JobQueue) error {
+	defer q.queueWrite()()
 	detail, err := marshal(jq)
 	if err == nil {
 		err = mustAffect(rowsAffected(q.write.exec(ctx, jobQueueUpdate, jq.JobQueueName, jq.Priority, detail)))
