@@ -17,6 +17,8 @@ need() { # need CMD PACKAGE-HINT
 }
 
 need go "Go 1.26+"
+# The default build links SQLite's C library through cgo.
+need gcc "apt-get install gcc"
 # End-to-end tests drive Gantry with the real aws CLI and boto3. The machine
 # image ships both; this tries PyPI only if they are missing (and fails
 # clearly where PyPI is unreachable).
@@ -62,6 +64,11 @@ go vet ./...
 
 log "go test -race"
 go test -race -count=1 -timeout 20m ./...
+
+# Builds without cgo use the pure-Go SQLite driver: the store passes the
+# same tests on it, and the server still builds.
+log "go test (CGO_ENABLED=0: the pure-Go SQLite driver)"
+CGO_ENABLED=0 go test -count=1 ./store/... ./cmd/gantry/
 
 log "fuzz request decoding (${FUZZTIME:-20s})"
 go test -run '^$' -fuzz FuzzRequestDecoding -fuzztime "${FUZZTIME:-20s}" ./internal/httpapi/

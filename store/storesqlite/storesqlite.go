@@ -1,5 +1,9 @@
 // Package storesqlite implements store.Store on SQLite, through
-// database/sql and the pure-Go driver modernc.org/sqlite.
+// database/sql and one of two drivers chosen at build time: the SQLite C
+// library through cgo (github.com/mattn/go-sqlite3, the default build), or,
+// built with CGO_ENABLED=0, the pure-Go port modernc.org/sqlite, which
+// needs no C compiler and makes a static binary but spends about a tenth
+// more CPU per SubmitJob (docs/benchmarks.md). Both pass the same tests.
 //
 // Resources are stored as JSON documents of the gantry domain types, next to
 // the columns that queries filter, sort or enforce uniqueness on. The schema
@@ -41,12 +45,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
-
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/gantrybatch/gantry"
 	"github.com/gantrybatch/gantry/store"
@@ -132,14 +132,19 @@ func Open(ctx context.Context, cfg Config) (_ *Store, err error) {
 	s.querier = querier{read: s.reader, write: s.writer, queues: queues}
 	s.commits = startCommitter(s.writer, cfg.MaxBatch)
 	s.commits.queues = queues
-	logger.InfoContext(ctx, "storesqlite: opened", slog.String("path", cfg.Path), slog.Int("schema_version", len(migrations)))
+	var version string
+	if err := s.reader.db.QueryRowContext(ctx, "SELECT sqlite_version()").Scan(&version); err != nil {
+		return nil, fmt.Errorf("storesqlite: %w", err)
+	}
+	logger.InfoContext(ctx, "storesqlite: opened", slog.String("path", cfg.Path), slog.Int("schema_version", len(migrations)),
+		slog.String("driver", driverDescription), slog.String("sqlite_version", version))
 	return s, nil
 }
 
 // openPool opens a pool of at most conns connections, kept open, and
 // checks that the first one connects.
 func openPool(ctx context.Context, dsn string, conns int) (*dbHandle, error) {
-	db, err := sql.Open("sqlite", dsn)
+	db, err := sql.Open(driverName, dsn)
 	if err != nil {
 		return nil, err
 	}
@@ -150,22 +155,6 @@ func openPool(ctx context.Context, dsn string, conns int) (*dbHandle, error) {
 		return nil, err
 	}
 	return &dbHandle{db: db}, nil
-}
-
-// dsn builds the modernc.org/sqlite data source name. The _pragma
-// parameters run on every new connection of the pool.
-func dsn(path string, busy time.Duration, readOnly bool) string {
-	params := []string{
-		"_pragma=busy_timeout(" + strconv.FormatInt(busy.Milliseconds(), 10) + ")",
-		"_pragma=foreign_keys(1)",
-		"_pragma=synchronous(FULL)",
-	}
-	if readOnly {
-		params = append(params, "_pragma=query_only(1)")
-	} else {
-		params = append(params, "_pragma=journal_mode(WAL)", "_txlock=immediate")
-	}
-	return path + "?" + strings.Join(params, "&")
 }
 
 // Close closes both pools. The last connection to close checkpoints the WAL
@@ -191,12 +180,8 @@ func interpretError(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return gantry.ErrNotFound
 	}
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		switch se.Code() {
-		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
-			return fmt.Errorf("%w (%v)", gantry.ErrAlreadyExists, err)
-		}
+	if isUniqueViolation(err) {
+		return fmt.Errorf("%w (%v)", gantry.ErrAlreadyExists, err)
 	}
 	return err
 }

@@ -125,7 +125,7 @@ func TestMigrations(t *testing.T) {
 		require.NoError(t, s.MetaSet(ctx, "k", "v"))
 		require.NoError(t, s.Close())
 
-		db, err := sql.Open("sqlite", dsn(s.path, time.Second, false))
+		db, err := sql.Open(driverName, dsn(s.path, time.Second, false))
 		require.NoError(t, err)
 		defer db.Close()
 		require.NoError(t, migrateTo(ctx, db, migrations, 0, logger))

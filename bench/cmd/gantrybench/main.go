@@ -47,6 +47,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -56,7 +57,16 @@ import (
 	"github.com/gantrybatch/gantry/bench"
 )
 
+// loadGCPercent is the load generator's GOGC unless the environment sets
+// one: its heap is small and short-lived, and on a machine it shares with
+// the server every collection is CPU taken from the figure measured (the
+// server makes the same choice, cmd/gantry).
+const loadGCPercent = 400
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(loadGCPercent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var err error
