@@ -22,15 +22,17 @@
 #   QUEUED_SAMPLES  probe jobs after the fill                 (default 20)
 #   MOTO_N (200) MOTO_RUN_N (20: e2e, array) MOTO_CHAIN (5) MOTO_FANIN (10) MOTO_SAMPLES (10)
 #   MAX_VCPUS (8) and VCPU (0.25): the runnable environment, 32 jobs at once
-# SubmitJob client (gantrybench -submit-client; both clients send the same
+# SubmitJob client (gantrybench -submit-client; all clients send the same
 # SigV4-signed rest-json request, and the report's mode names the client):
 #   THROUGHPUT_CLIENTS  clients submit-throughput runs with, each at 1 and 16
-#            submitters, side by side in the report       (default "sdk http")
+#            submitters, side by side in the report  (default "sdk http wire")
 #   SUBMIT_CLIENT  the client of every other scenario's SubmitJob calls
 #            (e2e-throughput, submit-latency, describe-list-latency fill,
-#            array-10k, chain-10k, fan-in, queued-1m): http is plain net/http,
-#            sdk is aws-sdk-go-v2, which on a 2-core machine spends about as
-#            much CPU per call as Gantry and caps the submit rate (default http)
+#            array-10k, chain-10k, fan-in, queued-1m): sdk is aws-sdk-go-v2,
+#            which on a 2-core machine spends about as much CPU per call as
+#            Gantry and caps the submit rate; http is the request on plain
+#            net/http; wire is the request on HTTP/1.1 connections of the
+#            tool's own, the cheapest (default wire)
 #   DescribeJobs, ListJobs and the setup always use aws-sdk-go-v2.
 # Other knobs: REPS (3), OUT (default /tmp/gantrybench-api.XXXXXX),
 # SCENARIOS (all), MOTO=0 (skip moto), MACHINE=0 (skip the fork baseline),
@@ -65,8 +67,8 @@ REPS=${REPS:-3}
 MOTO=${MOTO:-1}
 MACHINE=${MACHINE:-1}
 CYCLE_LOG=${CYCLE_LOG:-0}
-SUBMIT_CLIENT=${SUBMIT_CLIENT:-http}
-THROUGHPUT_CLIENTS=${THROUGHPUT_CLIENTS:-sdk http}
+SUBMIT_CLIENT=${SUBMIT_CLIENT:-wire}
+THROUGHPUT_CLIENTS=${THROUGHPUT_CLIENTS:-sdk http wire}
 ALL="submit-throughput e2e-throughput submit-latency describe-list-latency array-10k chain-10k fan-in queued-1m"
 SCENARIOS=${SCENARIOS:-$ALL}
 OUT=${OUT:-$(mktemp -d /tmp/gantrybench-api.XXXXXX)}
