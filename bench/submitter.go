@@ -81,6 +81,7 @@ const maxSubmitResponse = 1 << 20
 // members before sending: the server does.
 type HTTPSubmitter struct {
 	url    string
+	u      *url.URL // url parsed, read only
 	creds  aws.Credentials
 	signer *v4.Signer
 	client *http.Client // nil: wire
@@ -115,7 +116,7 @@ func NewWireSubmitter(cfg ClientConfig) (*HTTPSubmitter, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, _ := url.Parse(s.url) // checked by newLeanSubmitter
+	u := s.u
 	host, serverName := u.Host, ""
 	if u.Port() == "" {
 		host = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
@@ -136,6 +137,7 @@ func newLeanSubmitter(cfg ClientConfig) (*HTTPSubmitter, error) {
 	u.RawPath, u.RawQuery, u.Fragment = "", "", ""
 	return &HTTPSubmitter{
 		url:    u.String(),
+		u:      u,
 		creds:  aws.Credentials{AccessKeyID: cfg.AccessKeyID, SecretAccessKey: cfg.SecretAccessKey, Source: "gantrybench"},
 		signer: v4.NewSigner(),
 		now:    time.Now,
@@ -152,16 +154,26 @@ func (s *HTTPSubmitter) SubmitJob(ctx context.Context, in *batch.SubmitJobInput,
 	if err != nil {
 		return nil, fmt.Errorf("SubmitJob: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
-	if err != nil {
+	var req *http.Request
+	if s.wire != nil {
+		// Only what the signer and the wire client read: no body
+		// reader, no URL parsed per call.
+		u := *s.u
+		req = &http.Request{
+			Method: http.MethodPost, URL: &u, Host: u.Host, ContentLength: int64(len(body)),
+			Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Header: http.Header{"Content-Type": {"application/json"}},
+		}
+	} else if req, err = http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body)); err != nil {
 		return nil, fmt.Errorf("SubmitJob: %w", err)
+	} else {
+		req.Header.Set("Content-Type", "application/json")
 	}
-	req.Header.Set("Content-Type", "application/json")
 	sum := sha256.Sum256(body)
 	if err := s.signer.SignHTTP(ctx, s.creds, req, hex.EncodeToString(sum[:]), signingService, signingRegion, s.now()); err != nil {
 		return nil, fmt.Errorf("SubmitJob: sign: %w", err)
 	}
-	resp, err := s.do(ctx, req)
+	resp, err := s.do(ctx, req, body)
 	if err != nil {
 		return nil, fmt.Errorf("SubmitJob: %w", err)
 	}
@@ -181,9 +193,9 @@ func (s *HTTPSubmitter) SubmitJob(ctx context.Context, in *batch.SubmitJobInput,
 }
 
 // do sends req through the client's transport.
-func (s *HTTPSubmitter) do(ctx context.Context, req *http.Request) (*wireResponse, error) {
+func (s *HTTPSubmitter) do(ctx context.Context, req *http.Request, body []byte) (*wireResponse, error) {
 	if s.wire != nil {
-		return s.wire.do(ctx, req, maxSubmitResponse)
+		return s.wire.do(ctx, req, body, maxSubmitResponse)
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
