@@ -1,8 +1,6 @@
 package gantry
 
 import (
-	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -30,7 +28,8 @@ type ARNBuilder struct {
 
 // ARN returns arn:aws:batch:<region>:<account>:<type>/<name>.
 func (b ARNBuilder) ARN(t ResourceType, name string) string {
-	return fmt.Sprintf("arn:%s:batch:%s:%s:%s/%s", Partition, b.Region, b.AccountID, t, name)
+	// Concatenated, not fmt.Sprintf: SubmitJob builds two ARNs per call.
+	return "arn:" + Partition + ":batch:" + b.Region + ":" + b.AccountID + ":" + string(t) + "/" + name
 }
 
 // JobDefinitionARN returns the ARN of one revision of a job definition.
@@ -71,11 +70,21 @@ func ParseARN(s string) (*ParsedARN, bool) {
 	return p, true
 }
 
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
-
 // ValidName reports whether s is a valid Batch resource name: 1-128 letters,
 // digits, hyphens and underscores.
-func ValidName(s string) bool { return nameRE.MatchString(s) }
+func ValidName(s string) bool {
+	// A loop, not nameRE.MatchString: SubmitJob checks every job's name.
+	if len(s) < 1 || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // ResolveName turns a name or an ARN of the given type into a bare name. For a
 // job definition ARN, the revision (0 if absent) is returned too.

@@ -333,7 +333,9 @@ func (s *Server) logged(logger *slog.Logger, opName string, h http.Handler) http
 		case rec.status >= 400:
 			level = slog.LevelInfo
 		}
-		logger.Log(r.Context(), level, "api request", "operation", opName, "status", rec.status,
-			"duration_ms", time.Since(start).Milliseconds(), "request_id", RequestID(r.Context()))
+		if logger.Enabled(r.Context(), level) { // spares the arguments' allocations
+			logger.Log(r.Context(), level, "api request", "operation", opName, "status", rec.status,
+				"duration_ms", time.Since(start).Milliseconds(), "request_id", RequestID(r.Context()))
+		}
 	})
 }
