@@ -3,7 +3,8 @@
 # SQLite) against moto's Batch (python3 -m moto.server, jobs as Docker
 # containers), plus the machine's own limit for trivial jobs (forking
 # /bin/true). Every scenario gets a fresh Gantry and a fresh moto; its
-# repetitions alternate between them. The report has medians and ratios
+# repetitions alternate between them. submit-throughput, which measures an
+# empty server, gets fresh ones for every run. The report has medians and ratios
 # (gantrybench report -baseline moto -baseline machine-limit).
 #
 #   ./bench/run-bench.sh                                   # full sizes, 3 repetitions
@@ -190,8 +191,15 @@ for s in $SCENARIOS; do
     done
     continue
   fi
-  start_gantry "$s"
-  [ "$MOTO" = 1 ] && start_moto "$s"
+  # submit-throughput measures an empty server (the queued-1m scenario
+  # measures a full one): every run of it gets fresh servers, since each
+  # run leaves its jobs behind (FAILED when its queue is deleted), and 18
+  # runs on one server would leave 500,000. The other scenarios share one
+  # pair of servers across their runs.
+  fresh_each=0
+  [ "$s" = submit-throughput ] && fresh_each=1
+  start_servers() { start_gantry "$1"; if [ "$MOTO" = 1 ]; then start_moto "$1"; fi; }
+  if [ "$fresh_each" = 0 ]; then start_servers "$s"; fi
   # Each variant is "FLAGS|TAG-SUFFIX".
   variants=("-submit-client $SUBMIT_CLIENT|")
   if [ "$s" = submit-throughput ]; then
@@ -203,6 +211,7 @@ for s in $SCENARIOS; do
   for rep in $(seq 1 "$REPS"); do
     for vt in "${variants[@]}"; do
       v=${vt%%|*} tag=$s${vt#*|}
+      if [ "$fresh_each" = 1 ]; then start_servers "$tag-$rep"; fi
       # shellcheck disable=SC2046,SC2086 # the size flags are words
       bench "$tag-gantry-$rep" -scenario "$s" -target "$GURL" -label gantry -rep "$rep" \
         -server-pid "$GPID" -poll 20ms -timeout 1h $(scenario_args "$s" gantry) $v
@@ -212,6 +221,7 @@ for s in $SCENARIOS; do
           -server-pid "$MPID" -moto-compat -service-role "$ROLE" -subnets "$SUBNET" -security-groups "$SG" \
           -hold missing-dep -poll 200ms -timeout 1h $(scenario_args "$s" moto) $v
       fi
+      if [ "$fresh_each" = 1 ]; then stop_servers; fi
     done
   done
   stop_servers
