@@ -73,6 +73,9 @@ type wireResponse struct {
 // it did not take the request).
 func (p *wirePool) do(ctx context.Context, req *http.Request, body []byte, limit int64) (*wireResponse, error) {
 	for attempt := 0; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		wc, reused, err := p.get(ctx)
 		if err != nil {
 			return nil, err
@@ -83,7 +86,7 @@ func (p *wirePool) do(ctx context.Context, req *http.Request, body []byte, limit
 		} else {
 			_ = wc.c.Close()
 		}
-		if err != nil && reused && attempt == 0 && errors.Is(err, errClosedIdle) {
+		if err != nil && reused && attempt == 0 && errors.Is(err, errClosedIdle) && ctx.Err() == nil {
 			continue
 		}
 		return resp, err
@@ -111,7 +114,7 @@ func (p *wirePool) roundTrip(ctx context.Context, wc *wireConn, req *http.Reques
 		return nil, false, err
 	}
 	if _, err = wc.c.Write(wc.buf); err != nil { // not written whole: not taken
-		return nil, false, fmt.Errorf("%w: write: %w", errClosedIdle, err)
+		return nil, false, ctxErr(ctx, fmt.Errorf("%w: write: %w", errClosedIdle, err))
 	}
 	if _, err := wc.br.Peek(1); err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {

@@ -180,18 +180,30 @@ func TestWirePoolFailures(t *testing.T) {
 	}
 	require.Empty(t, p.idle)
 
+	// A context already cancelled, with an idle connection at hand: the
+	// call fails with the context's error, and is not retried.
+	_, err = post(t.Context(), p, ws.URL, "warm", 1<<20)
+	require.NoError(t, err)
+	require.Len(t, p.idle, 1)
+	served := ws.reqs.Load()
+	gone, cancelGone := context.WithCancel(t.Context())
+	cancelGone()
+	_, err = post(gone, p, ws.URL, "x", 1<<20)
+	require.ErrorIs(t, err, context.Canceled)
+	require.Equal(t, served, ws.reqs.Load(), "nothing sent")
+
 	// A server that answers half a response and hangs up.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer ln.Close()
-	var served atomic.Int64
+	var accepted atomic.Int64
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			served.Add(1)
+			accepted.Add(1)
 			if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
 				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
 			}
@@ -201,7 +213,7 @@ func TestWirePoolFailures(t *testing.T) {
 	half := newWirePool(ln.Addr().String(), "", 10*time.Second)
 	_, err = post(t.Context(), half, "http://"+ln.Addr().String(), "x", 1<<20)
 	require.ErrorIs(t, err, io.ErrUnexpectedEOF)
-	require.EqualValues(t, 1, served.Load())
+	require.EqualValues(t, 1, accepted.Load())
 
 	refused := newWirePool(ln.Addr().String(), "", 10*time.Second)
 	require.NoError(t, ln.Close())
