@@ -176,28 +176,21 @@ func readResponse(br *bufio.Reader, limit int64) (resp *wireResponse, keep bool,
 	resp = &wireResponse{status: status, header: http.Header{}}
 	keep = proto == "HTTP/1.1"
 	length, chunked := int64(-1), false
-	for {
-		line, err := readLine(br)
-		if err != nil {
-			return nil, false, err
-		}
-		if line == "" {
-			break
-		}
+	err = readFields(br, func(line string) error {
 		k, v, ok := strings.Cut(line, ":")
 		if !ok {
-			return nil, false, fmt.Errorf("malformed header line %q", line)
+			return fmt.Errorf("malformed header line %q", line)
 		}
 		k, v = textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(k)), strings.TrimSpace(v)
 		switch k {
 		case "Content-Length":
+			var err error
 			if length, err = strconv.ParseInt(v, 10, 64); err != nil || length < 0 {
-				return nil, false, fmt.Errorf("bad Content-Length %q", v)
+				return fmt.Errorf("bad Content-Length %q", v)
 			}
 		case "Transfer-Encoding":
-			chunked = strings.EqualFold(v, "chunked")
-			if !chunked {
-				return nil, false, fmt.Errorf("unsupported Transfer-Encoding %q", v)
+			if chunked = strings.EqualFold(v, "chunked"); !chunked {
+				return fmt.Errorf("unsupported Transfer-Encoding %q", v)
 			}
 		case "Connection":
 			if strings.EqualFold(v, "close") {
@@ -208,6 +201,10 @@ func readResponse(br *bufio.Reader, limit int64) (resp *wireResponse, keep bool,
 		default:
 			resp.header.Add(k, v)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
 	}
 	var body io.Reader
 	switch {
@@ -232,17 +229,28 @@ func readResponse(br *bufio.Reader, limit int64) (resp *wireResponse, keep bool,
 	if chunked && keep {
 		// The chunked reader stops after the last chunk; the trailer
 		// section, and the blank line that ends it, are read here.
-		for {
-			line, err := readLine(br)
-			if err != nil {
-				return nil, false, err
-			}
-			if line == "" {
-				break
-			}
+		if err := readFields(br, func(string) error { return nil }); err != nil {
+			return nil, false, err
 		}
 	}
 	return resp, keep, nil
+}
+
+// readFields reads header (or trailer) lines up to the blank line that
+// ends them, and calls fn with each.
+func readFields(br *bufio.Reader, fn func(line string) error) error {
+	for {
+		line, err := readLine(br)
+		if err != nil {
+			return err
+		}
+		if line == "" {
+			return nil
+		}
+		if err := fn(line); err != nil {
+			return err
+		}
+	}
 }
 
 // readLine reads one CRLF- (or LF-) terminated line without its end.
