@@ -28,6 +28,17 @@ import (
 // leanClients are the HTTPSubmitter clients every submitter test runs with.
 var leanClients = []string{bench.SubmitClientHTTP, bench.SubmitClientWire}
 
+// eachLeanClient runs test once per lean client, in parallel subtests.
+func eachLeanClient(t *testing.T, test func(t *testing.T, client string)) {
+	t.Parallel()
+	for _, client := range leanClients {
+		t.Run(client, func(t *testing.T) {
+			t.Parallel()
+			test(t, client)
+		})
+	}
+}
+
 // captured is one request as the test server saw it.
 type captured struct {
 	method, path string
@@ -78,15 +89,7 @@ var authzShape = regexp.MustCompile(`^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/[0
 // and body (byte for byte where the input has no maps, whose key order
 // the SDK does not fix), a well-formed Authorization header that Gantry's
 // SigV4 verifier accepts, and the output decoded.
-func TestHTTPSubmitterRequest(t *testing.T) {
-	t.Parallel()
-	for _, client := range leanClients {
-		t.Run(client, func(t *testing.T) {
-			t.Parallel()
-			testHTTPSubmitterRequest(t, client)
-		})
-	}
-}
+func TestHTTPSubmitterRequest(t *testing.T) { eachLeanClient(t, testHTTPSubmitterRequest) }
 
 func testHTTPSubmitterRequest(t *testing.T, client string) {
 	rec := &recorder{verifier: &sigv4auth.Verifier{Credentials: map[string]string{"AKIDEXAMPLE": "secret"}}}
@@ -171,15 +174,7 @@ func testHTTPSubmitterRequest(t *testing.T, client string) {
 // TestHTTPSubmitterErrors checks how error answers are decoded: the type
 // from X-Amzn-ErrorType or the body's __type (without namespace or
 // suffix), the message, and the status.
-func TestHTTPSubmitterErrors(t *testing.T) {
-	t.Parallel()
-	for _, client := range leanClients {
-		t.Run(client, func(t *testing.T) {
-			t.Parallel()
-			testHTTPSubmitterErrors(t, client)
-		})
-	}
-}
+func TestHTTPSubmitterErrors(t *testing.T) { eachLeanClient(t, testHTTPSubmitterErrors) }
 
 func testHTTPSubmitterErrors(t *testing.T, client string) {
 	tests := map[string]struct {
@@ -235,15 +230,7 @@ func testHTTPSubmitterErrors(t *testing.T, client string) {
 // TestHTTPSubmitterGantry submits through the lean client to a Gantry that
 // requires SigV4: jobs arrive as submitted (array size, dependency), and
 // the server's errors come back typed.
-func TestHTTPSubmitterGantry(t *testing.T) {
-	t.Parallel()
-	for _, client := range leanClients {
-		t.Run(client, func(t *testing.T) {
-			t.Parallel()
-			testHTTPSubmitterGantry(t, client)
-		})
-	}
-}
+func TestHTTPSubmitterGantry(t *testing.T) { eachLeanClient(t, testHTTPSubmitterGantry) }
 
 func testHTTPSubmitterGantry(t *testing.T, client string) {
 	creds := filepath.Join(t.TempDir(), "credentials")
