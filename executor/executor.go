@@ -68,7 +68,15 @@ type Task struct {
 	// LogsSince, on Recover, is the time of the last output already
 	// captured: an executor that can replay output resumes after it.
 	LogsSince time.Time
+	// LogsTail, on Recover, is the captured output's last messages (one
+	// per line, oldest first) from LogsTailWindow before LogsSince on: an
+	// executor whose replay cannot start exactly after LogsSince (its own
+	// clock for the output differs) drops what repeats them.
+	LogsTail []string
 }
+
+// LogsTailWindow is how far before Task.LogsSince Task.LogsTail reaches.
+const LogsTailWindow = 5 * time.Second
 
 // Handle is what the runner stores to find an attempt again.
 type Handle struct {

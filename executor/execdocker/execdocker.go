@@ -23,9 +23,10 @@
 // once the stream has ended. The engine carries them as two streams, so the
 // order of lines between stdout and stderr is not kept (each stream's own
 // order is). After a restart, Recover follows the container's logs from
-// task.LogsSince (rounded up to the next millisecond, as log stores keep
-// event times in milliseconds), so output printed while the server was down
-// is delivered once, and Wait reports the exit even if it happened while
+// a little before task.LogsSince and drops the lines that repeat
+// task.LogsTail, the stream's stored end (overlapWriter; without a tail,
+// from LogsSince rounded up to the next millisecond), so output printed
+// while the server was down is delivered once, and Wait reports the exit even if it happened while
 // nobody was watching. A container's state lives in the engine, so an
 // attempt is never started twice: Start adopts a container that already
 // carries the task's id.
@@ -141,8 +142,9 @@ type ctr struct {
 	taskID string
 	id     string
 	out    *switchWriter
-	stream io.Closer     // the attach connection or the log stream
-	copied chan struct{} // closed when the output copy has ended
+	stream io.Closer      // the attach connection or the log stream
+	copied chan struct{}  // closed when the output copy has ended
+	replay *overlapWriter // on a replay after a restart: told when it ends
 
 	mu        sync.Mutex
 	exited    bool
@@ -290,7 +292,7 @@ func (e *Executor) Start(ctx context.Context, task *executor.Task) (*executor.Ha
 	switch {
 	case err == nil:
 		e.logger.InfoContext(ctx, "execdocker: adopting the existing container of the task", "task_id", task.ID, "container_id", info.ID)
-		c, err = e.adopt(ctx, info, task.Output, task.LogsSince)
+		c, err = e.adopt(ctx, info, task.Output, task.LogsSince, task.LogsTail)
 	case errors.Is(err, executor.ErrTaskLost):
 		c, err = e.create(ctx, task)
 	}
@@ -328,7 +330,7 @@ func (e *Executor) create(ctx context.Context, task *executor.Task) (*ctr, error
 			if ferr != nil {
 				return nil, fmt.Errorf("execdocker: create container %s: %w", name, err)
 			}
-			return e.adopt(ctx, info, task.Output, task.LogsSince)
+			return e.adopt(ctx, info, task.Output, task.LogsSince, task.LogsTail)
 		case cerrdefs.IsNotFound(err) && try == 0:
 			if perr := e.ensureImage(ctx, sp.config.Image, err); perr != nil {
 				return nil, perr
@@ -381,16 +383,23 @@ func (e *Executor) attachAndStart(ctx context.Context, taskID, id string, out io
 
 // adopt watches an existing container: it starts one that was only
 // created, and follows the logs (from since) of one that has run.
-func (e *Executor) adopt(ctx context.Context, info container.InspectResponse, out io.Writer, since time.Time) (*ctr, error) {
+func (e *Executor) adopt(ctx context.Context, info container.InspectResponse, out io.Writer, since time.Time, tail []string) (*ctr, error) {
 	taskID := info.Config.Labels[executor.LabelTaskID]
 	if info.State != nil && info.State.Status == container.StateCreated {
 		return e.startCreated(ctx, taskID, info.ID, out)
 	}
 	opts := container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: true}
-	if !since.IsZero() {
-		// Output up to since was delivered. Timestamps kept to the
-		// millisecond (as log stores keep them) name the millisecond of the
-		// last line, so resume after it.
+	var replay *overlapWriter
+	switch {
+	case !since.IsZero() && len(tail) > 0 && out != nil:
+		// Output up to since was delivered, and tail is its end: replay
+		// from a little earlier and drop what repeats tail.
+		opts.Since = since.Add(-replayOverlap).Format(time.RFC3339Nano)
+		replay = newOverlapWriter(out, tail)
+		out = replay
+	case !since.IsZero():
+		// Timestamps kept to the millisecond (as log stores keep them)
+		// name the millisecond of the last line, so resume after it.
 		opts.Since = since.Truncate(time.Millisecond).Add(time.Millisecond).Format(time.RFC3339Nano)
 	}
 	logs, err := e.cli.ContainerLogs(e.bg, info.ID, opts)
@@ -406,6 +415,7 @@ func (e *Executor) adopt(ctx context.Context, info container.InspectResponse, ou
 		logs = io.NopCloser(strings.NewReader(""))
 	}
 	c := newCtr(taskID, info.ID, out, logs)
+	c.replay = replay
 	e.copyOutput(c, logs)
 	e.watch(c)
 	return c, nil
@@ -504,7 +514,7 @@ func (e *Executor) watchedOrAdopted(ctx context.Context, h *executor.Handle) (*c
 	if err != nil {
 		return nil, err
 	}
-	c, err = e.adopt(ctx, info, nil, time.Now())
+	c, err = e.adopt(ctx, info, nil, time.Now(), nil)
 	return c, err
 }
 
@@ -596,8 +606,9 @@ func (e *Executor) kill(ctx context.Context, taskID, id, signal string) error {
 func (e *Executor) Recover(ctx context.Context, h *executor.Handle, task *executor.Task) error {
 	var out io.Writer
 	var since time.Time
+	var tail []string
 	if task != nil {
-		out, since = task.Output, task.LogsSince
+		out, since, tail = task.Output, task.LogsSince, task.LogsTail
 	}
 	c, reserved, err := e.claim(h.TaskID)
 	if c != nil {
@@ -615,7 +626,7 @@ func (e *Executor) Recover(ctx context.Context, h *executor.Handle, task *execut
 	if err != nil {
 		return err
 	}
-	if c, err = e.adopt(ctx, info, out, since); err != nil {
+	if c, err = e.adopt(ctx, info, out, since, tail); err != nil {
 		return err
 	}
 	h.Data = c.id

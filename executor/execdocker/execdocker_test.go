@@ -461,6 +461,31 @@ func TestRecoverRunning(t *testing.T) {
 	require.Equal(t, "before\n", out1.String())
 }
 
+// TestRecoverDropsReplayedTail: the stream's last lines carry times
+// earlier than the engine's own stamps of them (the attach stream can
+// deliver a line before the engine's log copy is stamped), so resuming
+// after LogsSince alone would deliver them again. With LogsTail the replay
+// starts earlier and drops what repeats it.
+func TestRecoverDropsReplayedTail(t *testing.T) {
+	t.Parallel()
+	ex1 := dyingExecutor(t)
+	early := time.Now().Add(-time.Second) // before the lines were printed
+	task, out1 := testTask(t, "sh", "-c", "echo one; echo two; sleep 2; echo three; exit 3")
+	h := start(t, ex1, task)
+	out1.WaitFor(t, "one\ntwo\n", slack)
+	require.NoError(t, ex1.Close()) // the server dies
+
+	ex2 := newExecutor(t, execdocker.Config{})
+	out2 := &executortest.Buffer{}
+	task2 := *task
+	task2.Output, task2.LogsSince, task2.LogsTail = out2, early, []string{"one", "two"}
+	h2 := &executor.Handle{TaskID: h.TaskID}
+	require.NoError(t, ex2.Recover(context.Background(), h2, &task2))
+	res := wait(t, ex2, h2)
+	require.Equal(t, 3, res.ExitCode)
+	require.Equal(t, "three\n", out2.String(), "each line once")
+}
+
 func TestRecoverExited(t *testing.T) {
 	t.Parallel()
 	ex1 := dyingExecutor(t)

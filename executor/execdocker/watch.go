@@ -26,6 +26,9 @@ func (e *Executor) copyOutput(c *ctr, r io.Reader) {
 		if _, err := stdcopy.StdCopy(c.out, c.out, r); err != nil && e.bg.Err() == nil && !errors.Is(err, net.ErrClosed) {
 			e.logger.Debug("execdocker: output stream ended", "task_id", c.taskID, "container_id", c.id, "error", err)
 		}
+		if c.replay != nil {
+			c.replay.finish()
+		}
 	}()
 }
 

@@ -40,6 +40,9 @@ func (r *Runner) Recover(ctx context.Context) (*RecoverResult, error) {
 		task := r.buildTask(job, syncWriter(out))
 		if r.cfg.LastLogTime != nil {
 			task.LogsSince = r.cfg.LastLogTime(group, stream)
+			if !task.LogsSince.IsZero() && r.cfg.LogTail != nil {
+				task.LogsTail = r.cfg.LogTail(group, stream, task.LogsSince.Add(-executor.LogsTailWindow))
+			}
 		}
 		err = r.cfg.Executor.Recover(ctx, h, task)
 		if err != nil || h.Data == "" {

@@ -65,6 +65,9 @@ type Config struct {
 	// LastLogTime returns the time of the last event of a log stream (zero
 	// if none), so a reattached attempt's output resumes after it.
 	LastLogTime func(group, stream string) time.Time
+	// LogTail returns the messages of a log stream's events from the given
+	// time on, oldest first (executor.Task.LogsTail).
+	LogTail func(group, stream string, from time.Time) []string
 	// Env is added to every attempt's environment unless the job sets the
 	// same variable (the callback endpoint and credentials).
 	Env []string

@@ -201,6 +201,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		// so an attempt's RUNNING is never left for a restart to find.
 		RunningDelay: runningDelay(cfg.Executor),
 		LastLogTime:  s.lastLogTime,
+		LogTail:      s.logTail,
 		Env:          callbackEnvIf(callbackURL, cfg.Region),
 	})
 	s.control.SetStopper(s.runner)
@@ -365,6 +366,20 @@ func (s *Server) lastLogTime(group, stream string) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMilli(in.LastEventTimestamp)
+}
+
+// logTail is the messages of a log stream's last events (at most a page)
+// from the given time on, oldest first.
+func (s *Server) logTail(group, stream string, from time.Time) []string {
+	res, err := s.logs.Read(context.Background(), &joblog.ReadParams{Group: group, Stream: stream, StartTime: from.UnixMilli()})
+	if err != nil {
+		return nil
+	}
+	out := make([]string, len(res.Events))
+	for i, ev := range res.Events {
+		out[i] = ev.Message
+	}
+	return out
 }
 
 // callbackEnvIf is callbackEnv, or nothing when no address is reachable.
