@@ -346,13 +346,24 @@ type started struct {
 
 // recordRunning moves a job from STARTING to RUNNING with its handle, log
 // stream and task ARN.
+//
+// A job terminated while it was STARTING, before its attempt was known to
+// StopJob (between the scheduler's placement and Run), is stopped here:
+// the termination is in the row this transaction reads.
 func (r *Runner) recordRunning(ctx context.Context, job *gantry.Job, s *started) error {
 	job.StartedAt = s.at
+	var terminated bool
+	defer func() {
+		if terminated {
+			r.StopJob(job.JobID)
+		}
+	}()
 	return r.cfg.Store.InTx(ctx, func(ctx context.Context, tx store.Tx) error {
 		j, err := tx.JobGet(ctx, job.JobID)
 		if err != nil {
 			return err
 		}
+		terminated = j.IsTerminated != nil && *j.IsTerminated
 		r.applyRunning(j, job.TaskID, s)
 		if err := r.cfg.Transitioner.Transition(ctx, tx, j, gantry.JobStatusStarting); err != nil {
 			return err

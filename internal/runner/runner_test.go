@@ -217,6 +217,32 @@ func TestRunnerTerminateBeforeStart(t *testing.T) {
 	require.Empty(t, b.exec.Started(), "a job terminated while STARTING never starts")
 }
 
+// TestRunnerTerminatedBeforeDispatch: TerminateJob lands between the
+// scheduler's placement (STARTING) and Dispatch, so StopJob finds no
+// attempt. The runner sees the flag when it records RUNNING and stops the
+// attempt, with and without a deferred RUNNING.
+func TestRunnerTerminatedBeforeDispatch(t *testing.T) {
+	t.Parallel()
+	for _, delay := range []time.Duration{0, 10 * time.Millisecond} {
+		b := setup(t, execfake.Config{})
+		r := b.runnerWith(t, func(c *Config) { c.RunningDelay = delay })
+		j := b.startingJob(t, nil, kv(execfake.EnvRunFor, "forever"))
+		r.StopJob(j.JobID) // nothing to stop yet
+		require.NoError(t, b.store.InTx(context.Background(), func(ctx context.Context, tx store.Tx) error {
+			stored, err := tx.JobGet(ctx, j.JobID)
+			if err != nil {
+				return err
+			}
+			stored.IsTerminated, stored.StatusReason = &[]bool{true}[0], "operator said so"
+			return b.tr.Transition(ctx, tx, stored, gantry.JobStatusStarting)
+		}))
+		r.Dispatch(j) // the scheduler's copy, read before the termination
+		got := b.waitStatus(t, j.JobID, gantry.JobStatusFailed)
+		require.Equal(t, "operator said so", got.StatusReason, "delay %v", delay)
+		require.Len(t, got.Attempts, 1, "delay %v", delay)
+	}
+}
+
 func TestRecoverLostAttempts(t *testing.T) {
 	t.Parallel()
 	b := setup(t, execfake.Config{LoseOnRecover: true})
