@@ -4,10 +4,9 @@ import (
 	"context"
 	"io"
 	"strconv"
-	"syscall"
 	"testing"
-	"time"
 
+	"github.com/gantrybatch/gantry/internal/testcpu"
 	"github.com/gantrybatch/gantry/executor"
 	"github.com/gantrybatch/gantry/executor/execprocess"
 	"github.com/gantrybatch/gantry/internal/joblog"
@@ -44,7 +43,7 @@ func benchAttempts(b *testing.B, output func(i int) (io.Writer, func() error)) {
 	ex := execprocess.New(execprocess.Config{WorkRoot: b.TempDir()})
 	ctx := context.Background()
 	b.ReportAllocs()
-	cpu0 := selfCPU(b)
+	cpu0 := testcpu.Self(b)
 	i := 0
 	for b.Loop() {
 		i++
@@ -68,15 +67,5 @@ func benchAttempts(b *testing.B, output func(i int) (io.Writer, func() error)) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(selfCPU(b)-cpu0)/float64(b.N), "cpu-ns/op")
-}
-
-// selfCPU is the user and system CPU time of this process, children
-// excluded.
-func selfCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64(testcpu.Self(b)-cpu0)/float64(b.N), "cpu-ns/op")
 }

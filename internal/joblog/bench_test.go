@@ -3,11 +3,11 @@ package joblog
 import (
 	"bytes"
 	"strconv"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/gantrybatch/gantry/internal/testcpu"
 )
 
 // BenchmarkAppend measures appending job output: one op is one Write of a
@@ -46,7 +46,7 @@ func benchStreamLifecycle(b *testing.B, line []byte) {
 	require.NoError(b, err)
 	b.Cleanup(func() { _ = s.Close() })
 	b.ReportAllocs()
-	cpu0 := selfCPU(b)
+	cpu0 := testcpu.Self(b)
 	i := 0
 	for b.Loop() {
 		i++
@@ -63,14 +63,5 @@ func benchStreamLifecycle(b *testing.B, line []byte) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(selfCPU(b)-cpu0)/float64(b.N), "cpu-ns/op")
-}
-
-// selfCPU is the user and system CPU time of this process.
-func selfCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64(testcpu.Self(b)-cpu0)/float64(b.N), "cpu-ns/op")
 }
