@@ -6,10 +6,10 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/gantrybatch/gantry/internal/testcpu"
 	"github.com/gantrybatch/gantry/executor"
 	"github.com/gantrybatch/gantry/executor/execprocess"
 	"github.com/gantrybatch/gantry/internal/joblog"
+	"github.com/gantrybatch/gantry/internal/testcpu"
 )
 
 // BenchmarkTrueAttempt measures what one trivial attempt (`true`) costs
