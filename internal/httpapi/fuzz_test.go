@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gantrybatch/gantry"
 	"github.com/gantrybatch/gantry/internal/control"
@@ -60,14 +61,17 @@ func FuzzRequestDecoding(f *testing.F) {
 			}
 		}
 	}
+	// A request that hangs must fail with its input recorded, rather than
+	// stall the fuzzing worker until -fuzztime runs out.
+	client := &http.Client{Timeout: 10 * time.Second}
 	f.Fuzz(func(t *testing.T, opIndex int, body string) {
 		if opIndex < 0 {
 			opIndex = -opIndex
 		}
 		op := operations[opIndex%len(operations)]
-		resp, err := http.Post(srv.URL+"/v1/"+op, "application/json", strings.NewReader(body))
+		resp, err := client.Post(srv.URL+"/v1/"+op, "application/json", strings.NewReader(body))
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s %q: %v", op, body, err)
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
