@@ -518,6 +518,16 @@ func TestApplyEnv(t *testing.T) {
 		require.NoDirExists(t, dir)
 	})
 
+	t.Run("writer nice out of range", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "data")
+		_, err := runCLI(t, "server", "--data-dir", dir, "--addr", "127.0.0.1:0", "--writer-nice", "-21")
+		require.ErrorContains(t, err, "writer nice -21: must be between -20 and 19")
+		require.NoDirExists(t, dir)
+		t.Setenv("GANTRY_WRITER_NICE", "20")
+		_, err = runCLI(t, "server", "--data-dir", dir, "--addr", "127.0.0.1:0")
+		require.ErrorContains(t, err, "writer nice 20")
+	})
+
 	t.Run("server command uses GANTRY_DATA_DIR", func(t *testing.T) {
 		// An unknown executor makes `gantry server` fail right after it has
 		// created the data directory and opened the database there.

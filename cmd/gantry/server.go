@@ -74,6 +74,7 @@ func newServerCmd() *cobra.Command {
 	f.BoolVar(&cfg.KeepWorkDirs, "keep-work-dirs", false, "keep each attempt's working directory after it ends")
 	f.Int64Var(&cfg.LogStreamMaxBytes, "log-stream-max-bytes", 1<<30, "cap of each job log stream; past it one truncation marker is written and further output dropped (negative: unlimited)")
 	f.DurationVar(&cfg.JobRetention, "job-retention", 720*time.Hour, "how long SUCCEEDED and FAILED jobs stay describable after they stop: 0 keeps them forever, otherwise at least 24h (AWS keeps them at least 7 days)")
+	f.IntVar(&cfg.WriterNice, "writer-nice", -10, "nice value of the database writer's thread, the one serial stage of every write (-20 to 19; 0 leaves it alone; below 0 needs root or CAP_SYS_NICE, else a warning and the usual priority)")
 	f.BoolVar(&cfg.Pprof, "pprof", false, "serve Go profiles under /debug/pprof/ on the API port (signed requests only when --credentials is set)")
 	f.DurationVar(&cfg.Events.RetryBase, "event-retry-base", server.DefaultEventRetryBase, "first delay before a failed event delivery is retried; it doubles with each attempt (with jitter) up to 5m")
 	f.DurationVar(&cfg.Events.HTTPTimeout, "event-http-timeout", server.DefaultEventHTTPTimeout, "timeout of each webhook and API destination call")

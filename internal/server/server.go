@@ -69,6 +69,9 @@ type Config struct {
 	// JobRetention is how long finished jobs stay describable after they
 	// stop (0: forever; otherwise at least 24h).
 	JobRetention time.Duration
+	// WriterNice is the nice value of the SQLite writer's thread
+	// (storesqlite.Config.WriterNice; 0 leaves it alone).
+	WriterNice int
 	// Docker configures the Docker executor.
 	Docker DockerConfig
 	// LogStreamMaxBytes caps each job log stream: past it, one marker event
@@ -126,6 +129,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err := maintenance.ValidateRetention(cfg.JobRetention); err != nil {
 		return nil, err
 	}
+	if cfg.WriterNice < -20 || cfg.WriterNice > 19 {
+		return nil, fmt.Errorf("writer nice %d: must be between -20 and 19", cfg.WriterNice)
+	}
 	s := &Server{cfg: cfg, serveErr: make(chan error, 1)}
 	defer func() {
 		if err != nil {
@@ -140,7 +146,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	s.store, err = storesqlite.Open(ctx, storesqlite.Config{Path: filepath.Join(cfg.DataDir, "gantry.db"), Logger: cfg.Logger})
+	s.store, err = storesqlite.Open(ctx, storesqlite.Config{Path: filepath.Join(cfg.DataDir, "gantry.db"), Logger: cfg.Logger, WriterNice: cfg.WriterNice})
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}

@@ -67,6 +67,11 @@ type Config struct {
 	// MaxBatch is the most InTx calls group commit folds into one
 	// transaction (default 256; 1 turns group commit off).
 	MaxBatch int
+	// WriterNice, when not 0, is the nice value of the OS thread that runs
+	// group commit (-20 to 19; lower runs first). A negative value needs
+	// root or CAP_SYS_NICE on Linux; when it cannot be set, Open logs why
+	// and carries on at the usual priority. Default 0: left alone.
+	WriterNice int
 }
 
 // Store is a store.Store on one SQLite file.
@@ -130,14 +135,21 @@ func Open(ctx context.Context, cfg Config) (_ *Store, err error) {
 	s.reader.dynamic = &dynamicStmts{}
 	queues := &queueCache{}
 	s.querier = querier{read: s.reader, write: s.writer, queues: queues}
-	s.commits = startCommitter(s.writer, cfg.MaxBatch)
+	nice := cfg.WriterNice // the writer thread's nice value in effect
+	var niceErr error
+	s.commits, niceErr = startCommitter(s.writer, cfg.MaxBatch, cfg.WriterNice)
 	s.commits.queues = queues
+	if niceErr != nil {
+		nice = 0
+		logger.WarnContext(ctx, "storesqlite: the writer thread keeps the usual priority", slog.Int("writer_nice", cfg.WriterNice),
+			slog.String("error", niceErr.Error()), slog.String("hint", "raising a priority needs root or CAP_SYS_NICE; --writer-nice 0 silences this"))
+	}
 	var version string
 	if err := s.reader.db.QueryRowContext(ctx, "SELECT sqlite_version()").Scan(&version); err != nil {
 		return nil, fmt.Errorf("storesqlite: %w", err)
 	}
 	logger.InfoContext(ctx, "storesqlite: opened", slog.String("path", cfg.Path), slog.Int("schema_version", len(migrations)),
-		slog.String("driver", driverDescription), slog.String("sqlite_version", version))
+		slog.String("driver", driverDescription), slog.String("sqlite_version", version), slog.Int("writer_nice", nice))
 	return s, nil
 }
 
