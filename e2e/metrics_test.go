@@ -59,6 +59,7 @@ func scrape(t *testing.T, url string) func(name string, want map[string]string) 
 
 func TestMetrics(t *testing.T) {
 	t.Parallel()
+	started := time.Now()
 	srv := gantrytest.New(t)
 	c := srv.Batch
 	env := gantrytest.Setup(t, c, "m", 4, "echo", "hello")
@@ -103,6 +104,14 @@ func TestMetrics(t *testing.T) {
 	require.Equal(t, 128.0, m("gantry_compute_environment_memory_mib", with("compute_environment", env.CE, "kind", "in_use")))
 	require.Equal(t, float64(3*len("hello\n")), m("gantry_log_bytes_written_total", nil))
 	require.Equal(t, 0.0, m("gantry_metrics_store_errors", nil))
+	// Group commit: every write went through the writer, several to a commit
+	// at most; the writer was busy for some of the time, never more.
+	commits, calls := m("gantry_store_commits_total", nil), m("gantry_store_commit_calls_total", nil)
+	require.GreaterOrEqual(t, commits, 5.0, "at least the five submits committed")
+	require.GreaterOrEqual(t, calls, commits)
+	busy := m("gantry_store_writer_busy_seconds_total", nil)
+	require.Greater(t, busy, 0.0)
+	require.Less(t, busy, time.Since(started).Seconds())
 
 	// A job too large for the queue is counted as blocked.
 	submit(t, c, &batch.SubmitJobInput{JobName: aws.String("huge"), JobQueue: aws.String(env.Queue), JobDefinition: aws.String(env.JobDefinition),

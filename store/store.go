@@ -18,6 +18,7 @@ package store
 
 import (
 	"context"
+	"time"
 
 	"github.com/gantrybatch/gantry"
 )
@@ -35,6 +36,21 @@ type Store interface {
 	InTx(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
 	// Close releases the database.
 	Close() error
+}
+
+// CommitStats are the running totals of a store that funnels its writes
+// through one writer (SQLite's group commit): Busy/elapsed is the writer's
+// utilization, Calls/Commits the InTx calls per commit. A store whose
+// writes scale out (PostgreSQL) does not report them.
+type CommitStats struct {
+	Commits int64         // transactions committed (batches)
+	Calls   int64         // InTx calls those transactions carried
+	Busy    time.Duration // time the writer spent running batches, commits included
+}
+
+// CommitStatser is implemented by stores that report CommitStats.
+type CommitStatser interface {
+	CommitStats() CommitStats
 }
 
 // Tx is every query Gantry runs. Method names are NounVerb, sorted by noun.

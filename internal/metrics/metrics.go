@@ -83,7 +83,30 @@ func New(st store.Store, logger *slog.Logger) *Metrics {
 	m.registry.MustRegister(m.transitions, m.submitToStart, m.apiRequests, m.apiDuration, m.executorErrors,
 		m.logBytes, m.queueBlocked, m.eventDelivery, m.schedulerCycle, &stateCollector{store: st, logger: logger},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if cs, ok := st.(store.CommitStatser); ok {
+		m.registry.MustRegister(commitCounters(cs)...)
+	}
 	return m
+}
+
+// commitCounters exports a single-writer store's group commit totals:
+// rate(gantry_store_writer_busy_seconds_total[1m]) near 1 means the writer
+// is the bottleneck; calls/commits is the batch size.
+func commitCounters(cs store.CommitStatser) []prometheus.Collector {
+	return []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "gantry_store_commits_total",
+			Help: "Transactions the store's single writer committed (each a batch of write calls: group commit).",
+		}, func() float64 { return float64(cs.CommitStats().Commits) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "gantry_store_commit_calls_total",
+			Help: "Write calls carried by those transactions; divided by gantry_store_commits_total, the batch size.",
+		}, func() float64 { return float64(cs.CommitStats().Calls) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "gantry_store_writer_busy_seconds_total",
+			Help: "Time the store's single writer spent running batches, commits included; its rate is the writer's utilization (1: saturated).",
+		}, func() float64 { return cs.CommitStats().Busy.Seconds() }),
+	}
 }
 
 // SchedulerCycle records one scheduling cycle.

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gantrybatch/gantry/store"
 )
@@ -47,9 +48,9 @@ type committer struct {
 	quit     chan struct{}
 	stopped  chan struct{}
 	stopOnce sync.Once
-	// commits counts committed batches, calls the callbacks they held
-	// (for tests and stats).
-	commits, calls atomic.Int64
+	// commits counts committed batches, calls the callbacks they held,
+	// busy the nanoseconds spent running batches (CommitStats).
+	commits, calls, busy atomic.Int64
 }
 
 // Request states: a queued request is claimed by the committer (running)
@@ -132,9 +133,16 @@ func (c *committer) loop(started chan<- error) {
 				break drain
 			}
 		}
+		start := time.Now()
 		c.run(batch)
+		c.busy.Add(int64(time.Since(start)))
 		clear(batch)
 	}
+}
+
+// CommitStats reports group commit's running totals.
+func (s *Store) CommitStats() store.CommitStats {
+	return store.CommitStats{Commits: s.commits.commits.Load(), Calls: s.commits.calls.Load(), Busy: time.Duration(s.commits.busy.Load())}
 }
 
 // InTx runs fn in a transaction on the writer and commits if fn returns

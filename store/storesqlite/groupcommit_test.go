@@ -65,6 +65,7 @@ func TestGroupCommitBatches(t *testing.T) {
 	ctx := t.Context()
 	release := make(chan struct{})
 	holding := make(chan struct{})
+	before, start := s.CommitStats(), time.Now()
 	go func() {
 		_ = s.InTx(ctx, func(context.Context, store.Tx) error {
 			close(holding)
@@ -86,11 +87,16 @@ func TestGroupCommitBatches(t *testing.T) {
 	}
 	require.Eventually(t, func() bool { return len(s.commits.reqs) == n }, 10*time.Second, time.Millisecond,
 		"the %d transactions never queued behind the holder", n)
-	commitsBefore := s.commits.commits.Load()
+	time.Sleep(20 * time.Millisecond) // the holder's batch stays busy this long at least
 	close(release)
 	wg.Wait()
+	after, elapsed := s.CommitStats(), time.Since(start)
 	// The holder's own commit, then one commit for all n.
-	require.Equal(t, int64(2), s.commits.commits.Load()-commitsBefore, "the queued transactions were not folded into one commit")
+	require.Equal(t, int64(2), after.Commits-before.Commits, "the queued transactions were not folded into one commit")
+	require.Equal(t, int64(n+1), after.Calls-before.Calls)
+	busy := after.Busy - before.Busy
+	require.GreaterOrEqual(t, busy, 20*time.Millisecond, "the writer's busy time counts the holder's batch")
+	require.LessOrEqual(t, busy, elapsed)
 	for i := range n {
 		v, err := s.MetaGet(ctx, fmt.Sprintf("k%02d", i))
 		require.NoError(t, err)

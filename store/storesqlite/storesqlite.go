@@ -83,7 +83,10 @@ type Store struct {
 	commits *committer // group commit of InTx
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store         = (*Store)(nil)
+	_ store.CommitStatser = (*Store)(nil)
+)
 
 // Open opens (creating if needed) the database at cfg.Path, applies pending
 // migrations and prepares the queries. Close releases it.
