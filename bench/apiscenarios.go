@@ -31,6 +31,7 @@ func submitThroughput(ctx context.Context, r *run) error {
 		return err
 	}
 	r.log.Info("submitting", "jobs", cfg.N, "clients", cfg.Clients, "hold", cfg.Hold)
+	before := r.scrapeCommits(ctx)
 	s := r.submitMany(ctx, cfg.N, cfg.Clients, 0, func(i int) *batch.SubmitJobInput {
 		in := jobInput(env, cfg.Env.Prefix+"-"+strconv.Itoa(i))
 		hold(in)
@@ -38,7 +39,27 @@ func submitThroughput(ctx context.Context, r *run) error {
 	})
 	r.addCleanup(func() { r.terminateHeld(s.ids) })
 	r.recordSubmits(s)
+	if after := r.scrapeCommits(ctx); before != nil && after != nil {
+		r.res.Metrics[MetricWriterBusy] = (after[WriterBusyMetric] - before[WriterBusyMetric]) / s.end.Sub(s.start).Seconds()
+		if commits := after[CommitsMetric] - before[CommitsMetric]; commits > 0 {
+			r.res.Metrics[MetricCallsPerCommit] = (after[CommitCallsMetric] - before[CommitCallsMetric]) / commits
+		}
+	}
 	return ctx.Err()
+}
+
+// scrapeCommits reads group commit's counters at MetricsURL: nil if there
+// is no such URL, or the server does not export them (moto has no
+// /metrics; these figures are extra, so that is no error).
+func (r *run) scrapeCommits(ctx context.Context) map[string]float64 {
+	if r.cfg.MetricsURL == "" {
+		return nil
+	}
+	m, err := scrapeCounters(ctx, r.cfg.MetricsURL, WriterBusyMetric, CommitsMetric, CommitCallsMetric)
+	if err != nil || len(m) < 3 {
+		return nil
+	}
+	return m
 }
 
 // recordSubmits records a submission's rate, call latencies and counts.

@@ -74,3 +74,18 @@ gantry_scheduler_cycle_seconds_count 16
 	require.NoError(t, err)
 	require.Nil(t, none)
 }
+
+func TestParseCounters(t *testing.T) {
+	const text = `# HELP gantry_store_commits_total x
+# TYPE gantry_store_commits_total counter
+gantry_store_commits_total 42
+gantry_store_commit_calls_total 1.5e+02
+gantry_store_writer_busy_seconds_total{shard="a"} 3
+other_total 7
+`
+	m, err := parseCounters(strings.NewReader(text), CommitsMetric, CommitCallsMetric, WriterBusyMetric)
+	require.NoError(t, err)
+	require.Equal(t, map[string]float64{CommitsMetric: 42, CommitCallsMetric: 150}, m, "labelled series and other names are left out")
+	_, err = parseCounters(strings.NewReader("gantry_store_commits_total x\n"), CommitsMetric)
+	require.ErrorContains(t, err, "gantry_store_commits_total")
+}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -82,6 +83,49 @@ func procStatusKiB(pid int, key string) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("/proc/%d/status: no %s", pid, key)
+}
+
+// The counters of a single-writer store's group commit (Gantry on SQLite).
+const (
+	WriterBusyMetric  = "gantry_store_writer_busy_seconds_total"
+	CommitsMetric     = "gantry_store_commits_total"
+	CommitCallsMetric = "gantry_store_commit_calls_total"
+)
+
+// scrapeCounters reads the named counters (without labels) at url; a
+// counter the server does not export is absent from the map.
+func scrapeCounters(ctx context.Context, url string, names ...string) (map[string]float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return parseCounters(resp.Body, names...)
+}
+
+func parseCounters(r io.Reader, names ...string) (map[string]float64, error) {
+	out := map[string]float64{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 2 || !slices.Contains(names, f[0]) {
+			continue
+		}
+		v, err := strconv.ParseFloat(f[1], 64)
+		if err != nil {
+			return nil, fmt.Errorf("metric %s: %w", f[0], err)
+		}
+		out[f[0]] = v
+	}
+	return out, sc.Err()
 }
 
 // CycleMetric is the Prometheus histogram of scheduling cycle durations

@@ -78,18 +78,23 @@ const (
 	// queued-1m: submit rates of the first and last blocks, the time after
 	// the last submit until no job was SUBMITTED any more, and the
 	// scheduler's cycle time from /metrics.
-	MetricFirstBlock   = "first_block_jobs_per_s"
-	MetricLastBlock    = "last_block_jobs_per_s"
-	MetricSettle       = "settle_s"
-	MetricCycleMean    = "sched_cycle_mean_ms"
-	MetricCycleMax     = "sched_cycle_max_le_ms" // upper bound of the highest histogram bucket hit
-	MetricCycles       = "sched_cycles"
-	MetricRSSPeak      = "server_rss_peak_mib"  // most VmRSS sampled during the run
-	MetricRSSFinal     = "server_rss_final_mib" // VmRSS at the end
-	MetricRSSHWM       = "server_rss_hwm_mib"   // VmHWM: the process's peak since it started
-	MetricServerCPU    = "server_cpu_s"
-	MetricMachineCPU   = "machine_cpu_s"
-	MetricSubmitErrors = "submit_errors"
+	MetricFirstBlock = "first_block_jobs_per_s"
+	MetricLastBlock  = "last_block_jobs_per_s"
+	MetricSettle     = "settle_s"
+	MetricCycleMean  = "sched_cycle_mean_ms"
+	MetricCycleMax   = "sched_cycle_max_le_ms" // upper bound of the highest histogram bucket hit
+	MetricCycles     = "sched_cycles"
+	MetricRSSPeak    = "server_rss_peak_mib"  // most VmRSS sampled during the run
+	MetricRSSFinal   = "server_rss_final_mib" // VmRSS at the end
+	MetricRSSHWM     = "server_rss_hwm_mib"   // VmHWM: the process's peak since it started
+	// submit-throughput on a server that exports group commit's counters:
+	// the share of the run its single writer was busy, and write calls per
+	// commit.
+	MetricWriterBusy     = "writer_busy"
+	MetricCallsPerCommit = "calls_per_commit"
+	MetricServerCPU      = "server_cpu_s"
+	MetricMachineCPU     = "machine_cpu_s"
+	MetricSubmitErrors   = "submit_errors"
 )
 
 // Hold methods: how the scenarios that measure the API alone keep their

@@ -137,6 +137,11 @@ func TestAPIScenarios(t *testing.T) {
 		}
 		if r.Scenario == bench.ScenarioSubmitThroughput {
 			require.Equal(t, 20, r.Jobs)
+			// Gantry's /metrics: the store writer's share of the run and
+			// the calls per commit. (The share is no bounded fraction here:
+			// the runs share one server and last milliseconds.)
+			require.Greater(t, r.Metrics[bench.MetricWriterBusy], 0.0, r.Mode)
+			require.GreaterOrEqual(t, r.Metrics[bench.MetricCallsPerCommit], 1.0, r.Mode)
 		}
 		if r.Scenario != bench.ScenarioMachineLimit {
 			require.Contains(t, r.Metrics, bench.MetricRSSPeak, r.Scenario)

@@ -31,7 +31,7 @@ func addAPIFlags(fs *flag.FlagSet) *apiFlags {
 		hold:        fs.String("hold", bench.HoldDisabledCE, "how jobs that must not run are held: disabled-ce (Gantry), oversize, or missing-dep (moto)"),
 		block:       fs.Int("block", 0, "queued-1m: jobs per submit-rate block (default: -jobs/10)"),
 		serverPID:   fs.Int("server-pid", 0, "pid of the server under test: its RSS (VmRSS peak/final, VmHWM) and CPU time are recorded"),
-		metricsURL:  fs.String("metrics-url", "", "queued-1m: the server's Prometheus endpoint, for the scheduler cycle time (default: TARGET/metrics)"),
+		metricsURL:  fs.String("metrics-url", "", "queued-1m and submit-throughput: the server's Prometheus endpoint, for the scheduler cycle time and the store writer's utilization (default: TARGET/metrics)"),
 		latencyPoll: fs.Duration("latency-poll", 2*time.Millisecond, "submit-latency, queued-1m: DescribeJobs interval while waiting for a probe job to run"),
 		duration:    fs.Duration("duration", 5*time.Second, "machine-limit: how long to fork /bin/true"),
 		submitter: fs.String("submit-client", bench.SubmitClientSDK, "API scenarios: the client of every SubmitJob call: sdk (aws-sdk-go-v2), http "+
@@ -70,7 +70,7 @@ func runAPI(ctx context.Context, scenario string, fs *flag.FlagSet, a *apiFlags,
 			cfg.NewSubmitter = func() bench.Submitter { return sub }
 		}
 		cfg.MetricsURL = *a.metricsURL
-		if cfg.MetricsURL == "" && scenario == bench.ScenarioQueued {
+		if cfg.MetricsURL == "" && (scenario == bench.ScenarioQueued || scenario == bench.ScenarioSubmitThroughput) {
 			cfg.MetricsURL = strings.TrimSuffix(ccfg.Endpoint, "/") + "/metrics"
 		}
 	}
