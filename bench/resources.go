@@ -95,6 +95,16 @@ const (
 // scrapeCounters reads the named counters (without labels) at url; a
 // counter the server does not export is absent from the map.
 func scrapeCounters(ctx context.Context, url string, names ...string) (map[string]float64, error) {
+	body, err := getMetrics(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+	return parseCounters(body, names...)
+}
+
+// getMetrics GETs a Prometheus text exposition; the caller closes it.
+func getMetrics(ctx context.Context, url string) (io.ReadCloser, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
@@ -103,11 +113,11 @@ func scrapeCounters(ctx context.Context, url string, names ...string) (map[strin
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
 		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
-	return parseCounters(resp.Body, names...)
+	return resp.Body, nil
 }
 
 func parseCounters(r io.Reader, names ...string) (map[string]float64, error) {
@@ -141,19 +151,12 @@ type histogram struct {
 // scrapeHistogram reads the text exposition at url and returns the
 // histogram name (summed over label sets), or nil if it is absent.
 func scrapeHistogram(ctx context.Context, url, name string) (*histogram, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	body, err := getMetrics(ctx, url)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	return parseHistogram(resp.Body, name)
+	defer body.Close()
+	return parseHistogram(body, name)
 }
 
 func parseHistogram(r io.Reader, name string) (*histogram, error) {
