@@ -34,7 +34,7 @@ var errClosed = errors.New("storesqlite: store is closed")
 // on a busy machine the thread otherwise waits for a CPU behind request
 // decoding, which has plenty of parallel work, while every writer waits for
 // it. On two cores under 16 SubmitJob clients that priority alone raised
-// throughput by about a quarter (docs/benchmarks.md).
+// throughput by 11-28% in interleaved runs (docs/benchmarks.md).
 //
 // database/sql and SQLite have no group commit of their own, so this is
 // written here. On PostgreSQL concurrent transactions share WAL flushes
