@@ -26,10 +26,10 @@
 // a little before task.LogsSince and drops the lines that repeat
 // task.LogsTail, the stream's stored end (overlapWriter; without a tail,
 // from LogsSince rounded up to the next millisecond), so output printed
-// while the server was down is delivered once, and Wait reports the exit even if it happened while
-// nobody was watching. A container's state lives in the engine, so an
-// attempt is never started twice: Start adopts a container that already
-// carries the task's id.
+// while the server was down is delivered once, and Wait reports the exit
+// even if it happened while nobody was watching. A container's state lives
+// in the engine, so an attempt is never started twice: Start adopts a
+// container that already carries the task's id.
 //
 // Wait removes the container, with its anonymous volumes, once it has
 // returned the exit (unless Config.KeepContainers); Cleanup removes what
